@@ -1,0 +1,269 @@
+// The CPU backend: typed-array buffers and the kernel table of every primitive.
+
+import { cpus } from 'node:os';
+import type { DType, Storage } from '../../dtype.js';
+import { allocStorage, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
+import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
+import * as conv from './conv.js';
+import * as depthwise from './depthwise.js';
+import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
+import { gemm, gemmInfo } from './gemm.js';
+import { copyStrided, stridesOf, transposeStrides } from './layout.js';
+import * as pool from './pool.js';
+import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './reduce.js';
+
+/** A CPU buffer: the storage array itself. */
+interface CpuData {
+  values: Storage;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly device: string;
+  private bytes = 0;
+  private peak = 0;
+  private buffers = 0;
+  readonly kernels: KernelTable;
+
+  constructor() {
+    const g = gemmInfo();
+    this.device = `${cpus()[0]?.model.trim() ?? 'CPU'} (${g.impl} GEMM, ${g.isa}, ${g.threads} threads)`;
+    this.kernels = makeKernels(this);
+  }
+
+  /** Takes ownership of `values` (callers pass fresh arrays). */
+  adopt(values: Storage): DataId {
+    const d: CpuData = { values };
+    this.bytes += values.byteLength;
+    this.buffers++;
+    if (this.bytes > this.peak) this.peak = this.bytes;
+    return d;
+  }
+
+  write(values: Storage, _dtype: DType): DataId {
+    return this.adopt(values.slice());
+  }
+
+  values(id: DataId): Storage {
+    return (id as CpuData).values;
+  }
+
+  readSync(id: DataId): Storage {
+    return (id as CpuData).values;
+  }
+
+  async read(id: DataId): Promise<Storage> {
+    return (id as CpuData).values;
+  }
+
+  disposeData(id: DataId): void {
+    const d = id as CpuData;
+    this.bytes -= d.values.byteLength;
+    this.buffers--;
+    d.values = EMPTY;
+  }
+
+  memory(): BackendMemory {
+    return { numBytes: this.bytes, peakBytes: this.peak, numBuffers: this.buffers };
+  }
+
+  resetPeak(): void {
+    this.peak = this.bytes;
+  }
+
+  /** Input as numbers: float32 values (16-bit floats decoded) or the int/bool storage itself. */
+  numeric(t: TensorInfo): Float32Array | Int32Array | Uint8Array {
+    const v = this.values(t.dataId);
+    return is16Bit(t.dtype) ? toFloat32(t.dtype, v) : (v as Float32Array | Int32Array | Uint8Array);
+  }
+
+  /** A float32 view of an input, for routines that compute in float32 (matMul, conv). */
+  f32(t: TensorInfo): Float32Array {
+    return toFloat32(t.dtype, this.values(t.dataId));
+  }
+
+  /** Stores float results in the output dtype (rounding 16-bit floats to nearest even). */
+  output(values: Float32Array | Int32Array | Uint8Array, out: OutputSpec): DataId {
+    if (is16Bit(out.dtype)) return this.adopt(fromNumbers(out.dtype, values));
+    return this.adopt(values);
+  }
+
+  /** A scratch output array to compute into: float32 for float dtypes, the storage type otherwise. */
+  scratch(out: OutputSpec, size: number): Float32Array | Int32Array | Uint8Array {
+    if (is16Bit(out.dtype)) return new Float32Array(size);
+    return allocStorage(out.dtype, size) as Float32Array | Int32Array | Uint8Array;
+  }
+}
+
+const EMPTY = new Float32Array(0);
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+function makeKernels(be: CpuBackend): KernelTable {
+  return {
+    unary: ([x], { op }, out) => {
+      const o = be.scratch(out, sizeOf(out.shape));
+      elementwiseLoop(1, UNARY_EXPR[op])([be.numeric(x)], o, out.shape, []);
+      return be.output(o, out);
+    },
+    binary: ([a, b], { op }, out) => {
+      const o = be.scratch(out, sizeOf(out.shape));
+      const expr = op === 'div' && a.dtype === 'int32' ? INT_DIV_EXPR : BINARY_EXPR[op];
+      const strides = [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape)];
+      elementwiseLoop(2, expr)([be.numeric(a), be.numeric(b)], o, out.shape, strides);
+      return be.output(o, out);
+    },
+    where: ([c, a, b], _attrs, out) => {
+      const o = be.scratch(out, sizeOf(out.shape));
+      const strides = [c, a, b].map((t) => broadcastStrides(t.shape, out.shape));
+      elementwiseLoop(3, '(a ? b : c)')([be.numeric(c), be.numeric(a), be.numeric(b)], o, out.shape, strides);
+      return be.output(o, out);
+    },
+    cast: ([x], { dtype }) => {
+      if (x.dtype === dtype) return be.adopt(be.values(x.dataId).slice());
+      const v = be.numeric(x);
+      // fromNumbers rounds (16-bit), truncates (int32) or tests non-zero (bool) into a fresh array
+      return be.adopt(dtype === 'float32' ? Float32Array.from(v) : fromNumbers(dtype, v));
+    },
+    reduce: ([x], { op, axes }, out) => {
+      const o = be.scratch(out, sizeOf(out.shape));
+      let src = be.numeric(x);
+      let layout = reductionLayout(x.shape, axes);
+      if (!layout) {
+        // bring the reduced axes to the end, then reduce a trailing block
+        const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+        const perm = [...kept, ...axes];
+        const t = transposeStrides(x.shape, perm);
+        const moved = new Float32Array(src.length);
+        copyStrided(src, 0, t.strides, moved, 0, stridesOf(t.shape), t.shape);
+        src = moved;
+        layout = reductionLayout(t.shape, axes.map((_, i) => kept.length + i))!;
+      }
+      reduceOuterRInner(op, src, o, layout.outer, layout.r, layout.inner);
+      return be.output(o, out);
+    },
+    argReduce: ([x], { op, axis }) => {
+      const l = reductionLayout(x.shape, [axis])!;
+      const o = new Int32Array(l.outer * l.inner);
+      argReduceOuterRInner(op === 'argMax', be.numeric(x), o, l.outer, l.r, l.inner);
+      return be.adopt(o);
+    },
+    reshape: ([x]) => x.dataId,
+    transpose: ([x], { perm }, out) => {
+      const t = transposeStrides(x.shape, perm);
+      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      copyStrided(be.values(x.dataId), 0, t.strides, o, 0, stridesOf(out.shape), t.shape);
+      return be.adopt(o);
+    },
+    broadcastTo: ([x], { shape }, out) => {
+      const o = allocStorage(out.dtype, sizeOf(shape));
+      copyStrided(be.values(x.dataId), 0, broadcastStrides(x.shape, shape), o, 0, stridesOf(shape), shape);
+      return be.adopt(o);
+    },
+    slice: ([x], { begin, size }, out) => {
+      const s = stridesOf(x.shape);
+      const offset = begin.reduce((acc, b, i) => acc + b * s[i], 0);
+      const o = allocStorage(out.dtype, sizeOf(size));
+      copyStrided(be.values(x.dataId), offset, s, o, 0, stridesOf(size), size);
+      return be.adopt(o);
+    },
+    pad: ([x], { paddings, value }, out) => {
+      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      if (value !== 0) o.fill(fromNumbers(out.dtype, [value])[0]);
+      const ds = stridesOf(out.shape);
+      const offset = paddings.reduce((acc, [before], i) => acc + before * ds[i], 0);
+      copyStrided(be.values(x.dataId), 0, stridesOf(x.shape), o, offset, ds, x.shape);
+      return be.adopt(o);
+    },
+    concat: (inputs, { axis }, out) => {
+      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      const ds = stridesOf(out.shape);
+      let at = 0;
+      for (const t of inputs) {
+        copyStrided(be.values(t.dataId), 0, stridesOf(t.shape), o, at * ds[axis], ds, t.shape);
+        at += t.shape[axis];
+      }
+      return be.adopt(o);
+    },
+    gather: ([x, indices], { axis }, out) => {
+      const src = be.values(x.dataId);
+      const idx = be.values(indices.dataId) as Int32Array;
+      const outer = sizeOf(x.shape.slice(0, axis));
+      const inner = sizeOf(x.shape.slice(axis + 1));
+      const n = x.shape[axis];
+      for (let k = 0; k < idx.length; k++) {
+        if (idx[k] < 0 || idx[k] >= n) throw new Error(`gather: index ${idx[k]} at position ${k} is out of range [0, ${n}) on axis ${axis}`);
+      }
+      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      for (let a = 0; a < outer; a++) {
+        for (let k = 0; k < idx.length; k++) {
+          const from = (a * n + idx[k]) * inner;
+          o.set(src.subarray(from, from + inner) as never, (a * idx.length + k) * inner);
+        }
+      }
+      return be.adopt(o);
+    },
+    scatterAdd: ([updates, indices], { axis, size }, out) => {
+      const u = be.numeric(updates);
+      const idx = be.values(indices.dataId) as Int32Array;
+      const outer = sizeOf(out.shape.slice(0, axis));
+      const inner = sizeOf(out.shape.slice(axis + 1));
+      const o = be.scratch(out, sizeOf(out.shape));
+      for (let a = 0; a < outer; a++) {
+        for (let k = 0; k < idx.length; k++) {
+          const to = (a * size + idx[k]) * inner;
+          const from = (a * idx.length + k) * inner;
+          for (let i = 0; i < inner; i++) o[to + i] += u[from + i];
+        }
+      }
+      return be.output(o, out);
+    },
+    matMul: ([a, b], { transposeA, transposeB }, out) => {
+      // a: (batchA, M, K) or its transpose; b likewise; batch of 1 broadcasts
+      const r = out.shape.length;
+      const M = out.shape[r - 2];
+      const N = out.shape[r - 1];
+      const K = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+      const batch = sizeOf(out.shape.slice(0, r - 2));
+      const bA = sizeOf(a.shape.slice(0, -2));
+      const bB = sizeOf(b.shape.slice(0, -2));
+      const c = new Float32Array(batch * M * N);
+      gemm({
+        batch,
+        M,
+        N,
+        K,
+        transA: transposeA,
+        transB: transposeB,
+        a: be.f32(a),
+        aOffset: 0,
+        lda: a.shape[a.shape.length - 1],
+        strideA: bA === 1 ? 0 : M * K,
+        b: be.f32(b),
+        bOffset: 0,
+        ldb: b.shape[b.shape.length - 1],
+        strideB: bB === 1 ? 0 : K * N,
+        c,
+        cOffset: 0,
+        ldc: N,
+        strideC: M * N,
+        accumulate: false,
+      });
+      return be.output(c, out);
+    },
+    conv2d: ([x, w], { info }, out) => be.output(conv.conv2d(be.f32(x), be.f32(w), info), out),
+    conv2dBackpropInput: ([dy, w], { info }, out) => be.output(conv.conv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
+    conv2dBackpropFilter: ([x, dy], { info }, out) => be.output(conv.conv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
+    depthwiseConv2d: ([x, w], { info }, out) => be.output(depthwise.depthwiseConv2d(be.f32(x), be.f32(w), info), out),
+    depthwiseConv2dBackpropInput: ([dy, w], { info }, out) =>
+      be.output(depthwise.depthwiseConv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
+    depthwiseConv2dBackpropFilter: ([x, dy], { info }, out) =>
+      be.output(depthwise.depthwiseConv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
+    maxPool: ([x], { info }, out) => be.output(pool.maxPool(be.f32(x), info), out),
+    maxPoolGrad: ([dy, x], { info }, out) => be.output(pool.maxPoolGrad(be.f32(dy), be.f32(x), info), out),
+    avgPool: ([x], { info }, out) => be.output(pool.avgPool(be.f32(x), info), out),
+    avgPoolGrad: ([dy], { info }, out) => be.output(pool.avgPoolGrad(be.f32(dy), info), out),
+  };
+}

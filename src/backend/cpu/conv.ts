@@ -1,0 +1,156 @@
+// conv2d and its two gradients on NHWC float32 data, by im2col + GEMM.
+// The patch matrix is built for a chunk of output rows at a time so its size stays bounded
+// (COL_BUDGET floats) whatever the batch; 1x1 stride-1 unpadded convolutions skip im2col.
+import type { Conv2DInfo } from '../primitives.js';
+import { gemm } from './gemm.js';
+
+/** Upper bound on the patch matrix, in float32 elements (32 MiB). */
+const COL_BUDGET = 8 << 20;
+
+function isPointwise(i: Conv2DInfo): boolean {
+  return (
+    i.kH === 1 && i.kW === 1 && i.strideH === 1 && i.strideW === 1 &&
+    i.padTop === 0 && i.padLeft === 0 && i.outH === i.inH && i.outW === i.inW
+  );
+}
+
+/** Output rows (n, oh, ow flattened) per chunk. */
+function chunkRows(i: Conv2DInfo): number {
+  const patch = i.kH * i.kW * i.inC;
+  return Math.max(1, Math.min(i.batch * i.outH * i.outW, Math.floor(COL_BUDGET / patch)));
+}
+
+/** Fills col[(r - r0), kh, kw, c] with x at output row r's receptive field (zeros outside). */
+function im2col(x: Float32Array, i: Conv2DInfo, r0: number, rows: number, col: Float32Array): void {
+  const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = i;
+  const patch = kH * kW * inC;
+  const perImage = outH * outW;
+  for (let r = 0; r < rows; r++) {
+    const g = r0 + r;
+    const n = Math.floor(g / perImage);
+    const rem = g - n * perImage;
+    const oh = Math.floor(rem / outW);
+    const ow = rem - oh * outW;
+    let at = r * patch;
+    for (let kh = 0; kh < kH; kh++) {
+      const ih = oh * strideH - padTop + kh * dilationH;
+      const rowOk = ih >= 0 && ih < inH;
+      for (let kw = 0; kw < kW; kw++) {
+        const iw = ow * strideW - padLeft + kw * dilationW;
+        if (rowOk && iw >= 0 && iw < inW) {
+          const src = ((n * inH + ih) * inW + iw) * inC;
+          if (inC >= 32) col.set(x.subarray(src, src + inC), at);
+          else for (let c = 0; c < inC; c++) col[at + c] = x[src + c];
+        } else {
+          col.fill(0, at, at + inC);
+        }
+        at += inC;
+      }
+    }
+  }
+}
+
+/** Adds col (rows x patch) back into dx at each row's receptive field: the adjoint of im2col. */
+function col2imAdd(col: Float32Array, i: Conv2DInfo, r0: number, rows: number, dx: Float32Array): void {
+  const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = i;
+  const patch = kH * kW * inC;
+  const perImage = outH * outW;
+  for (let r = 0; r < rows; r++) {
+    const g = r0 + r;
+    const n = Math.floor(g / perImage);
+    const rem = g - n * perImage;
+    const oh = Math.floor(rem / outW);
+    const ow = rem - oh * outW;
+    let at = r * patch;
+    for (let kh = 0; kh < kH; kh++) {
+      const ih = oh * strideH - padTop + kh * dilationH;
+      const rowOk = ih >= 0 && ih < inH;
+      for (let kw = 0; kw < kW; kw++) {
+        const iw = ow * strideW - padLeft + kw * dilationW;
+        if (rowOk && iw >= 0 && iw < inW) {
+          const dst = ((n * inH + ih) * inW + iw) * inC;
+          for (let c = 0; c < inC; c++) dx[dst + c] += col[at + c];
+        }
+        at += inC;
+      }
+    }
+  }
+}
+
+/** y[n,oh,ow,oc] = Σ x[n, oh*s - pad + kh*d, ow*s - pad + kw*d, c] · w[kh,kw,c,oc]. */
+export function conv2d(x: Float32Array, w: Float32Array, i: Conv2DInfo): Float32Array {
+  const rowsAll = i.batch * i.outH * i.outW;
+  const patch = i.kH * i.kW * i.inC;
+  const y = new Float32Array(rowsAll * i.outC);
+  const mm = (a: Float32Array, r0: number, rows: number) =>
+    gemm({
+      batch: 1, M: rows, N: i.outC, K: patch, transA: false, transB: false,
+      a, aOffset: 0, lda: patch, strideA: 0,
+      b: w, bOffset: 0, ldb: i.outC, strideB: 0,
+      c: y, cOffset: r0 * i.outC, ldc: i.outC, strideC: 0, accumulate: false,
+    });
+  if (isPointwise(i)) {
+    mm(x, 0, rowsAll);
+    return y;
+  }
+  const chunk = chunkRows(i);
+  const col = new Float32Array(chunk * patch);
+  for (let r0 = 0; r0 < rowsAll; r0 += chunk) {
+    const rows = Math.min(chunk, rowsAll - r0);
+    im2col(x, i, r0, rows, col);
+    mm(col, r0, rows);
+  }
+  return y;
+}
+
+/** dx = col2im(dy · wᵀ): the gradient of conv2d with respect to its input. */
+export function conv2dBackpropInput(dy: Float32Array, w: Float32Array, i: Conv2DInfo): Float32Array {
+  const rowsAll = i.batch * i.outH * i.outW;
+  const patch = i.kH * i.kW * i.inC;
+  const dx = new Float32Array(i.batch * i.inH * i.inW * i.inC);
+  const mm = (c: Float32Array, r0: number, rows: number) =>
+    gemm({
+      batch: 1, M: rows, N: patch, K: i.outC, transA: false, transB: true,
+      a: dy, aOffset: r0 * i.outC, lda: i.outC, strideA: 0,
+      b: w, bOffset: 0, ldb: i.outC, strideB: 0,
+      c, cOffset: 0, ldc: patch, strideC: 0, accumulate: false,
+    });
+  if (isPointwise(i)) {
+    mm(dx, 0, rowsAll);
+    return dx;
+  }
+  const chunk = chunkRows(i);
+  const col = new Float32Array(chunk * patch);
+  for (let r0 = 0; r0 < rowsAll; r0 += chunk) {
+    const rows = Math.min(chunk, rowsAll - r0);
+    mm(col, r0, rows);
+    col2imAdd(col, i, r0, rows, dx);
+  }
+  return dx;
+}
+
+/** dw = im2col(x)ᵀ · dy, summed over chunks: the gradient of conv2d with respect to its filter. */
+export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, i: Conv2DInfo): Float32Array {
+  const rowsAll = i.batch * i.outH * i.outW;
+  const patch = i.kH * i.kW * i.inC;
+  const dw = new Float32Array(patch * i.outC);
+  const mm = (a: Float32Array, r0: number, rows: number, accumulate: boolean) =>
+    gemm({
+      batch: 1, M: patch, N: i.outC, K: rows, transA: true, transB: false,
+      a, aOffset: 0, lda: patch, strideA: 0,
+      b: dy, bOffset: r0 * i.outC, ldb: i.outC, strideB: 0,
+      c: dw, cOffset: 0, ldc: i.outC, strideC: 0, accumulate,
+    });
+  if (isPointwise(i)) {
+    mm(x, 0, rowsAll, false);
+    return dw;
+  }
+  const chunk = chunkRows(i);
+  const col = new Float32Array(chunk * patch);
+  for (let r0 = 0; r0 < rowsAll; r0 += chunk) {
+    const rows = Math.min(chunk, rowsAll - r0);
+    im2col(x, i, r0, rows, col);
+    mm(col, r0, rows, r0 > 0);
+  }
+  return dw;
+}

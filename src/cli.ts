@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// The `keel` command line: one sub-command per file in cli/.
+
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './cli/demo.js';
+
+const program = new Command('keel')
+  .description('Keel: mixed-precision deep learning for TypeScript')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 1 ? 2 : e.exitCode);
+  console.error(`keel: ${(e as Error).message}`);
+  process.exit(1);
+}
