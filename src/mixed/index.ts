@@ -1,0 +1,2 @@
+// mixedPrecision.*: Keras' mixed_precision API in camelCase.
+export { Policy, globalPolicy, setGlobalPolicy, type PolicyName } from './policy.js';

@@ -1,0 +1,59 @@
+// Dtype policies (Keras' mixed_precision.Policy): the dtype a layer computes in and the dtype its
+// variables are stored in. Layers take the global policy when constructed and keep it.
+export type PolicyName = 'float32' | 'float16' | 'bfloat16' | 'mixed_float16' | 'mixed_bfloat16';
+const NAMES: readonly PolicyName[] = ['float32', 'float16', 'bfloat16', 'mixed_float16', 'mixed_bfloat16'];
+
+export class Policy {
+  readonly name: PolicyName;
+  readonly computeDtype: 'float32' | 'float16' | 'bfloat16';
+  readonly variableDtype: 'float32' | 'float16' | 'bfloat16';
+
+  constructor(name: string) {
+    if (!NAMES.includes(name as PolicyName)) {
+      throw new Error(`mixedPrecision.Policy: unknown policy '${name}'; expected one of ${NAMES.join(', ')}`);
+    }
+    this.name = name as PolicyName;
+    if (name === 'mixed_float16' || name === 'mixed_bfloat16') {
+      this.computeDtype = name === 'mixed_float16' ? 'float16' : 'bfloat16';
+      this.variableDtype = 'float32';
+    } else {
+      this.computeDtype = name as 'float32' | 'float16' | 'bfloat16';
+      this.variableDtype = this.computeDtype;
+    }
+  }
+
+  toString(): string {
+    return `<Policy "${this.name}">`;
+  }
+}
+
+let global = new Policy('float32');
+const warned = new Set<string>();
+
+export function setGlobalPolicy(policy: Policy | string): void {
+  const p = typeof policy === 'string' ? new Policy(policy) : policy;
+  if ((p.name === 'float16' || p.name === 'bfloat16') && !warned.has(p.name)) {
+    warned.add(p.name);
+    process.emitWarning(
+      `mixedPrecision: global policy '${p.name}' keeps variables in ${p.name} too; training pure 16-bit models is fragile. Did you mean 'mixed_${p.name}'?`,
+    );
+  }
+  global = p;
+}
+
+export function globalPolicy(): Policy {
+  return global;
+}
+
+/** A layer's `dtype` argument as a policy: a Policy, a policy name, or a dtype name. */
+export function toPolicy(dtype: Policy | string | undefined, where: string): Policy {
+  if (dtype === undefined) return global;
+  if (dtype instanceof Policy) return dtype;
+  if (typeof dtype !== 'string') throw new Error(`${where}: dtype must be a dtype name, a policy name or a Policy, got ${String(dtype)}`);
+  try {
+    return new Policy(dtype);
+  } catch {
+    throw new Error(`${where}: dtype '${dtype}' is not a float dtype or policy (float32, float16, bfloat16, mixed_float16, mixed_bfloat16)`);
+  }
+}
+

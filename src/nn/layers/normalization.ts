@@ -1,0 +1,114 @@
+// BatchNormalization (Keras semantics): batch statistics in training (and an update of the moving
+// statistics), moving statistics in inference. Statistics and parameters are a float32 island:
+// 16-bit inputs are normalised in float32 and cast back (variance overflows float16 otherwise).
+import { ENGINE } from '../../tensor/engine.js';
+import { add, cast, mul } from '../../tensor/ops/elementwise.js';
+import { batchNorm } from '../../tensor/ops/nn.js';
+import { moments } from '../../tensor/ops/reduction.js';
+import type { Tensor, Variable } from '../../tensor/tensor.js';
+import type { Initializer, InitializerIdentifier } from '../initializers.js';
+import { type CallArgs, Layer, type LayerArgs, type LayerInput } from '../layer.js';
+import { getRegularizer } from '../regularizers.js';
+import type { Shape } from '../symbolic.js';
+import { type RegularizerId, singleInput } from './core.js';
+
+export interface BatchNormalizationArgs extends LayerArgs {
+  axis?: number;
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  betaInitializer?: Initializer | InitializerIdentifier;
+  gammaInitializer?: Initializer | InitializerIdentifier;
+  movingMeanInitializer?: Initializer | InitializerIdentifier;
+  movingVarianceInitializer?: Initializer | InitializerIdentifier;
+  betaRegularizer?: RegularizerId;
+  gammaRegularizer?: RegularizerId;
+}
+
+export class BatchNormalization extends Layer {
+  static override className = 'BatchNormalization';
+  readonly axis: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  gamma?: Variable;
+  beta?: Variable;
+  movingMean?: Variable;
+  movingVariance?: Variable;
+  private readonly args: BatchNormalizationArgs;
+
+  constructor(args: BatchNormalizationArgs = {}) {
+    super(args);
+    this.args = args;
+    this.axis = args.axis ?? -1;
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    this.center = args.center ?? true;
+    this.scale = args.scale ?? true;
+    const where = `BatchNormalization '${this.name}'`;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${where}: momentum must be in [0, 1], got ${this.momentum}`);
+    if (!(this.epsilon > 0)) throw new Error(`${where}: epsilon must be > 0, got ${this.epsilon}`);
+  }
+
+  private channelAxis(rank: number): number {
+    const a = this.axis < 0 ? rank + this.axis : this.axis;
+    if (a < 1 || a >= rank) throw new Error(`BatchNormalization '${this.name}': axis ${this.axis} is out of range for rank ${rank} inputs`);
+    return a;
+  }
+
+  override build(s: Shape): void {
+    const c = s[this.channelAxis(s.length)];
+    if (c === null) throw new Error(`BatchNormalization '${this.name}': the channel dimension must be known, got [${s.map((d) => d ?? 'null')}]`);
+    const where = `BatchNormalization '${this.name}'`;
+    // float32 island: parameters and statistics are float32 whatever the policy
+    const f32 = { dtype: 'float32' as const, autocast: false };
+    if (this.scale) this.gamma = this.addWeight('gamma', [c], this.args.gammaInitializer ?? 'ones', { ...f32, regularizer: getRegularizer(this.args.gammaRegularizer, where) });
+    if (this.center) this.beta = this.addWeight('beta', [c], this.args.betaInitializer ?? 'zeros', { ...f32, regularizer: getRegularizer(this.args.betaRegularizer, where) });
+    this.movingMean = this.addWeight('moving_mean', [c], this.args.movingMeanInitializer ?? 'zeros', { ...f32, trainable: false });
+    this.movingVariance = this.addWeight('moving_variance', [c], this.args.movingVarianceInitializer ?? 'ones', { ...f32, trainable: false });
+  }
+
+  call(inputs: LayerInput, kwargs: CallArgs): Tensor {
+    const x = singleInput(inputs, `BatchNormalization '${this.name}'`);
+    const axis = this.channelAxis(x.rank);
+    const x32 = x.dtype === 'float32' ? x : cast(x, 'float32');
+    // statistics broadcast along the channel axis; for NHWC the [C] vectors broadcast directly
+    const bshape = x.shape.map((d, i) => (i === axis ? d : 1));
+    const vec = (v: Tensor) => (axis === x.rank - 1 ? v : v.reshape(bshape));
+    let y: Tensor;
+    if (kwargs.training) {
+      const axes = x.shape.map((_, i) => i).filter((i) => i !== axis);
+      const { mean, variance } = moments(x32, axes);
+      y = batchNorm(x32, vec(mean), vec(variance), this.beta && vec(this.beta), this.gamma && vec(this.gamma), this.epsilon);
+      this.updateMovingStats(mean, variance);
+    } else {
+      y = batchNorm(x32, vec(this.movingMean!), vec(this.movingVariance!), this.beta && vec(this.beta), this.gamma && vec(this.gamma), this.epsilon);
+    }
+    return y.dtype === this.computeDtype ? y : cast(y, this.computeDtype);
+  }
+
+  /** moving = moving * momentum + batch * (1 - momentum); Keras uses the biased batch variance. */
+  private updateMovingStats(mean: Tensor, variance: Tensor): void {
+    ENGINE.noGrad(() => {
+      const m = this.momentum;
+      const mm = this.movingMean!;
+      const mv = this.movingVariance!;
+      const newMean = add(mul(mm, m), mul(mean, 1 - m));
+      const newVar = add(mul(mv, m), mul(variance, 1 - m));
+      mm.assign(newMean);
+      mv.assign(newVar);
+      newMean.dispose();
+      newVar.dispose();
+    });
+  }
+
+  override computeOutputDtype(): 'float32' | 'float16' | 'bfloat16' {
+    return this.dtypePolicy.computeDtype;
+  }
+
+  override getConfig() {
+    return { ...super.getConfig(), axis: this.axis, momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
+  }
+}
