@@ -21,3 +21,5 @@ export { Sequential, sequential } from './nn/models/sequential.js';
 export { initializers, Initializer } from './nn/initializers.js';
 export { regularizers, Regularizer } from './nn/regularizers.js';
 export * as mixedPrecision from './mixed/index.js';
+export { callbacks } from './nn/training/builtin-callbacks.js';
+export { Callback, History, type Logs } from './nn/training/callbacks.js';

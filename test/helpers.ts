@@ -2,6 +2,9 @@
 
 import { expect } from 'vitest';
 import type { DType } from '../src/dtype.js';
+import * as keel from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { type Nd, roundTo, sizeOf } from './reference.js';
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */
 export function seededFloats(n: number, seed: number, lo = -1, hi = 1): number[] {
@@ -52,4 +55,41 @@ export function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>
     g[i] = (fp - fm) / (2 * h);
   }
   return g;
+}
+
+// ---- tensors against float64 references (test/reference.ts) -------------------------------
+
+/** Seeded values in [lo, hi) as a float64 array of `shape`, rounded to float32 (what a float32 tensor holds). */
+export function randomNd(shape: readonly number[], seed: number, lo = -1, hi = 1): Nd {
+  return { data: Float64Array.from(seededFloats(sizeOf(shape), seed, lo, hi), Math.fround), shape: shape.slice() };
+}
+
+/** A Keel tensor of `dtype` made from x, and the values it actually stores (read back exactly) as an Nd. */
+export function tensorOf(x: Nd, dtype: DType = 'float32'): { t: Tensor; x: Nd } {
+  const t = keel.tensor(Array.from(x.data), x.shape.slice(), dtype);
+  return { t, x: toNd(t) };
+}
+
+export function toNd(t: Tensor): Nd {
+  return { data: Float64Array.from(t.dataSync()), shape: t.shape.slice() };
+}
+
+/**
+ * `got` has dtype `dtype`, want's shape, and values close to want (a float64 reference) rounded to `dtype`:
+ * relative error in norm <= tol for floats, exact for int32/bool.
+ */
+export function expectTensor(got: Tensor, want: Nd, dtype: DType, tol: number = TOL[dtype], what = ''): void {
+  expect(got.dtype, `${what} dtype`).toBe(dtype);
+  expect(got.shape, `${what} shape`).toEqual(want.shape);
+  const values = got.dataSync();
+  if (dtype === 'int32' || dtype === 'bool') {
+    expect(Array.from(values), `${what} values`).toEqual(Array.from(want.data, (v) => (dtype === 'bool' ? Number(v !== 0) : v + 0)));
+    return;
+  }
+  expectClose(values, roundTo(want.data, dtype), tol, what);
+}
+
+/** Deterministic random shape of `rank` with dims in [1, maxDim]. */
+export function seededShape(rank: number, seed: number, maxDim = 4): number[] {
+  return seededFloats(rank, seed, 1, maxDim + 1).map(Math.floor);
 }

@@ -202,6 +202,12 @@ class Engine {
     }
   }
 
+  /** Whether `t` was created in the innermost open scope (and is still tracked there). */
+  inCurrentScope(t: Tensor): boolean {
+    const scope = this.scopes[this.scopes.length - 1];
+    return scope?.includes(t) ?? false;
+  }
+
   keep<T extends Tensor>(t: T): T {
     t.kept = true;
     return t;
@@ -219,6 +225,10 @@ class Engine {
     this.tapes.push(tape);
     try {
       return { result: f(), tape };
+    } catch (e) {
+      // the caller never sees this tape: drop the buffers it saved
+      this.releaseTape(tape);
+      throw e;
     } finally {
       this.tapes.pop();
     }
@@ -279,11 +289,14 @@ class Engine {
     }
   }
 
-  /** A private second handle on a tensor's buffer, so user disposal cannot pull it from under the tape. */
+  /**
+   * A private second handle on a tensor's buffer, so user disposal cannot pull it from under the tape.
+   * It keeps the tensor's id: to an enclosing tape, ops on the alias are ops on the tensor.
+   */
   alias(t: Tensor): Tensor {
     const ref = t.dataRef('gradient tape');
     ref.refCount++;
-    return new Tensor(ref, t.shape, t.dtype, true);
+    return new Tensor(ref, t.shape, t.dtype, true, t.id);
   }
 
   /** Drops the tape's private handles. */
@@ -293,6 +306,14 @@ class Engine {
       n.savedOutput?.dispose();
     }
     tape.nodes.length = 0;
+  }
+
+  /** A free variable name: `base`, else `base_1`, `base_2`, ... (as tfjs-layers names shared weights). */
+  uniqueVariableName(base: string): string {
+    if (!this.variables.has(base)) return base;
+    let i = 1;
+    while (this.variables.has(`${base}_${i}`)) i++;
+    return `${base}_${i}`;
   }
 
   trainableVariables(): Variable[] {

@@ -32,9 +32,13 @@ export class Tensor {
   /** @internal kept out of tidy's disposal */
   kept = false;
 
-  /** @internal use the op functions (tensor(), zeros(), ...) to make tensors */
-  constructor(ref: DataRef, shape: number[], dtype: DType, internal = false) {
-    this.id = nextTensorId++;
+  /**
+   * @internal use the op functions (tensor(), zeros(), ...) to make tensors. `id` is given only to
+   * the tape's private aliases, which keep their original's id so that enclosing tapes (higher-order
+   * gradients) see an op on the alias as an op on the original.
+   */
+  constructor(ref: DataRef, shape: number[], dtype: DType, internal = false, id?: number) {
+    this.id = id ?? nextTensorId++;
     this.ref = ref;
     this.shape = shape;
     this.dtype = dtype;

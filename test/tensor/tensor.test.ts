@@ -43,8 +43,8 @@ describe('creating tensors', () => {
     const a = keel.randomNormal([10000], 2, 3, 'float32', 42).dataSync();
     const b = keel.randomNormal([10000], 2, 3, 'float32', 42).dataSync();
     expect(a).toEqual(b);
-    const mean = a.reduce((s, x) => s + x, 0) / a.length;
-    const sd = Math.sqrt(a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length);
+    const mean = Array.from(a).reduce((s: number, x: number) => s + x, 0) / a.length;
+    const sd = Math.sqrt(Array.from(a).reduce((s: number, x: number) => s + (x - mean) ** 2, 0) / a.length);
     expect(Math.abs(mean - 2)).toBeLessThan(0.1);
     expect(Math.abs(sd - 3)).toBeLessThan(0.1);
     const u = keel.randomUniform([10000], -1, 1, 'float16', 7).dataSync();

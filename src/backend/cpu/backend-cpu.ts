@@ -124,19 +124,26 @@ function makeKernels(be: CpuBackend): KernelTable {
     cast: ([x], { dtype }) => {
       if (x.dtype === dtype) return be.adopt(be.values(x.dataId).slice());
       const v = be.numeric(x);
-      // fromNumbers rounds (16-bit), truncates (int32) or tests non-zero (bool) into a fresh array
+      if (dtype === 'bool') {
+        // "not zero", so NaN is true (as tfjs and C casts do)
+        const o = new Uint8Array(v.length);
+        for (let i = 0; i < v.length; i++) o[i] = v[i] !== 0 ? 1 : 0;
+        return be.adopt(o);
+      }
+      // fromNumbers rounds (16-bit) or truncates (int32) into a fresh array
       return be.adopt(dtype === 'float32' ? Float32Array.from(v) : fromNumbers(dtype, v));
     },
     reduce: ([x], { op, axes }, out) => {
       const o = be.scratch(out, sizeOf(out.shape));
-      let src = be.numeric(x);
+      let src: Float32Array | Int32Array | Uint8Array | Float64Array = be.numeric(x);
       let layout = reductionLayout(x.shape, axes);
       if (!layout) {
         // bring the reduced axes to the end, then reduce a trailing block
         const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
         const perm = [...kept, ...axes];
         const t = transposeStrides(x.shape, perm);
-        const moved = new Float32Array(src.length);
+        // float64 scratch: int32 values beyond 2^24 must stay exact
+        const moved = new Float64Array(src.length);
         copyStrided(src, 0, t.strides, moved, 0, stridesOf(t.shape), t.shape);
         src = moved;
         layout = reductionLayout(t.shape, axes.map((_, i) => kept.length + i))!;

@@ -5,7 +5,20 @@ import type { Conv2DInfo } from '../primitives.js';
 import { gemm } from './gemm.js';
 
 /** Upper bound on the patch matrix, in float32 elements (32 MiB). */
-const COL_BUDGET = 8 << 20;
+const DEFAULT_COL_BUDGET = 8 << 20;
+let COL_BUDGET = DEFAULT_COL_BUDGET;
+
+/**
+ * Sets the patch-matrix budget in float32 elements (undefined restores the default) and returns the
+ * previous one. For tests: a tiny budget exercises the chunked paths on small shapes.
+ */
+export function setColBudget(floats?: number): number {
+  const prev = COL_BUDGET;
+  if (floats !== undefined && !(Number.isInteger(floats) && floats > 0))
+    throw new Error(`setColBudget: expected a positive integer, got ${floats}`);
+  COL_BUDGET = floats ?? DEFAULT_COL_BUDGET;
+  return prev;
+}
 
 function isPointwise(i: Conv2DInfo): boolean {
   return (

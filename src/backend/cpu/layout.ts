@@ -17,10 +17,10 @@ export function stridesOf(shape: readonly number[]): number[] {
  * dstStrides). Transpose, broadcast, slice, pad, concat and tile are all this one loop.
  */
 export function copyStrided(
-  src: Storage,
+  src: Storage | Float64Array,
   srcOffset: number,
   srcStrides: readonly number[],
-  dst: Storage,
+  dst: Storage | Float64Array,
   dstOffset: number,
   dstStrides: readonly number[],
   shape: readonly number[],

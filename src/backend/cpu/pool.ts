@@ -85,8 +85,9 @@ export function avgPool(x: Float32Array, i: Conv2DInfo): Float32Array {
       for (let c = 0; c < C; c++) y[yAt + c] += x[xAt + c];
     },
     (yAt, count) => {
-      const inv = count > 0 ? 1 / count : 0;
-      for (let c = 0; c < C; c++) y[yAt + c] *= inv;
+      // a window entirely in padding averages no cells: NaN, as in tfjs
+      const inv = 1 / count;
+      for (let c = 0; c < C; c++) y[yAt + c] = count > 0 ? y[yAt + c] * inv : Number.NaN;
     },
   );
   return y;

@@ -1,47 +1,132 @@
-// Adam (tfjs' defaults: lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7), slots kept per variable.
+// Adam (tfjs' AdamOptimizer) and AdamW (Keras 3's AdamW), with float32 moment slots 'm' and 'v'.
 
-import { variable } from '../../tensor/ops/creation.js';
 import { add, div, mul, sqrt, square, sub } from '../../tensor/ops/elementwise.js';
-import { zerosLike } from '../../tensor/ops/creation.js';
 import type { Tensor, Variable } from '../../tensor/tensor.js';
-import { Optimizer } from './optimizer.js';
+import {
+  checkRange,
+  type LearningRate,
+  learningRateFromConfig,
+  Optimizer,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  optionsFromConfig,
+} from './optimizer.js';
 
-let nextSlot = 0;
-
+/**
+ * tfjs' Adam (defaults lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7), at step t = iterations + 1:
+ * m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g²;  w -= lr * m̂ / (sqrt(v̂) + eps)
+ * with m̂ = m / (1 - b1^t), v̂ = v / (1 - b2^t).
+ */
 export class AdamOptimizer extends Optimizer {
-  private slots = new Map<string, { m: Variable; v: Variable }>();
+  static override readonly className: string = 'Adam';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
 
   constructor(
-    public learningRate = 0.001,
-    public beta1 = 0.9,
-    public beta2 = 0.999,
-    public epsilon = 1e-7,
+    learningRate: LearningRate = 0.001,
+    beta1 = 0.9,
+    beta2 = 0.999,
+    epsilon = 1e-7,
+    options?: OptimizerOptions,
   ) {
-    super();
-    if (!(learningRate > 0)) throw new Error(`train.adam: learningRate must be > 0, got ${learningRate}`);
-    if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new Error(`train.adam: betas must be in [0, 1), got ${beta1}, ${beta2}`);
+    super(learningRate, options);
+    this.beta1 = checkRange(this.who, 'beta1', beta1, 0, 1, { hi: true });
+    this.beta2 = checkRange(this.who, 'beta2', beta2, 0, 1, { hi: true });
+    this.epsilon = checkRange(this.who, 'epsilon', epsilon, 0, Number.POSITIVE_INFINITY);
   }
 
-  protected override update(v: Variable, g: Tensor): void {
-    let s = this.slots.get(v.name);
-    if (!s) {
-      const z = zerosLike(v);
-      s = { m: variable(z, false, `${v.name}/adam_m_${nextSlot}`), v: variable(z, false, `${v.name}/adam_v_${nextSlot++}`) };
-      this.slots.set(v.name, s);
-    }
+  protected override slotNames(): readonly string[] {
+    return ['m', 'v'];
+  }
+
+  /** Updates and returns the moments. */
+  protected moments(grad: Tensor, slots: Record<string, Variable>): { m: Tensor; v: Tensor } {
+    const m = add(mul(slots.m, this.beta1), mul(grad, 1 - this.beta1));
+    const v = add(mul(slots.v, this.beta2), mul(square(grad), 1 - this.beta2));
+    slots.m.assign(m);
+    slots.v.assign(v);
+    return { m, v };
+  }
+
+  protected override updateVariable(
+    value: Tensor,
+    grad: Tensor,
+    lr: number,
+    slots: Record<string, Variable>,
+  ): Tensor {
     const t = this.iterations + 1;
-    s.m.assign(add(mul(s.m, this.beta1), mul(g, 1 - this.beta1)));
-    s.v.assign(add(mul(s.v, this.beta2), mul(square(g), 1 - this.beta2)));
-    const mHat = div(s.m, 1 - this.beta1 ** t);
-    const vHat = div(s.v, 1 - this.beta2 ** t);
-    v.assign(sub(v, mul(div(mHat, add(sqrt(vHat), this.epsilon)), this.learningRate)));
+    const { m, v } = this.moments(grad, slots);
+    const mHat = div(m, 1 - this.beta1 ** t);
+    const vHat = div(v, 1 - this.beta2 ** t);
+    return sub(value, mul(div(mHat, add(sqrt(vHat), this.epsilon)), lr));
   }
 
-  override dispose(): void {
-    for (const s of this.slots.values()) {
-      s.m.dispose();
-      s.v.dispose();
-    }
-    this.slots.clear();
+  override getConfig(): OptimizerConfig {
+    return { ...super.getConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  static fromConfig(config: OptimizerConfig): AdamOptimizer {
+    return new AdamOptimizer(
+      learningRateFromConfig(config.learningRate),
+      config.beta1 as number | undefined,
+      config.beta2 as number | undefined,
+      config.epsilon as number | undefined,
+      optionsFromConfig(config),
+    );
+  }
+}
+
+/**
+ * Keras 3's AdamW (defaults lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7, weightDecay 0.004).
+ * Each step first decays the weights, w -= lr * weightDecay * w (decoupled, skipped for names given
+ * to excludeFromWeightDecay), then takes Keras' Adam step:
+ * m += (g - m)(1 - b1);  v += (g² - v)(1 - b2);  w -= m * lr * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps).
+ * (Keras adds epsilon to sqrt(v), not to sqrt(v̂) as tfjs' Adam does.)
+ */
+export class AdamWOptimizer extends AdamOptimizer {
+  static override readonly className: string = 'AdamW';
+
+  constructor(
+    learningRate: LearningRate = 0.001,
+    beta1 = 0.9,
+    beta2 = 0.999,
+    epsilon = 1e-7,
+    weightDecay = 0.004,
+    options: OptimizerOptions = {},
+  ) {
+    super(learningRate, beta1, beta2, epsilon, { ...options, weightDecay });
+    if (this.weightDecay === undefined) this.weightDecay = 0.004;
+  }
+
+  protected override moments(grad: Tensor, slots: Record<string, Variable>): { m: Tensor; v: Tensor } {
+    const m = add(slots.m, mul(sub(grad, slots.m), 1 - this.beta1));
+    const v = add(slots.v, mul(sub(square(grad), slots.v), 1 - this.beta2));
+    slots.m.assign(m);
+    slots.v.assign(v);
+    return { m, v };
+  }
+
+  protected override updateVariable(
+    value: Tensor,
+    grad: Tensor,
+    lr: number,
+    slots: Record<string, Variable>,
+  ): Tensor {
+    const t = this.iterations + 1;
+    const { m, v } = this.moments(grad, slots);
+    const alpha = (lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
+    return sub(value, div(mul(m, alpha), add(sqrt(v), this.epsilon)));
+  }
+
+  static override fromConfig(config: OptimizerConfig): AdamWOptimizer {
+    return new AdamWOptimizer(
+      learningRateFromConfig(config.learningRate),
+      config.beta1 as number | undefined,
+      config.beta2 as number | undefined,
+      config.epsilon as number | undefined,
+      config.weightDecay as number | undefined,
+      optionsFromConfig(config),
+    );
   }
 }

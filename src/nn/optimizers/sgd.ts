@@ -1,16 +1,28 @@
-// Plain stochastic gradient descent: v -= lr * g.
+// Plain stochastic gradient descent (tfjs' SGDOptimizer): v -= lr * g.
 
 import { mul, sub } from '../../tensor/ops/elementwise.js';
-import type { Tensor, Variable } from '../../tensor/tensor.js';
-import { Optimizer } from './optimizer.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import {
+  type LearningRate,
+  learningRateFromConfig,
+  Optimizer,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  optionsFromConfig,
+} from './optimizer.js';
 
 export class SGDOptimizer extends Optimizer {
-  constructor(public learningRate: number) {
-    super();
-    if (!(learningRate > 0)) throw new Error(`train.sgd: learningRate must be > 0, got ${learningRate}`);
+  static override readonly className: string = 'SGD';
+
+  constructor(learningRate: LearningRate, options?: OptimizerOptions) {
+    super(learningRate, options);
   }
 
-  protected override update(v: Variable, g: Tensor): void {
-    v.assign(sub(v, mul(g, this.learningRate)));
+  protected override updateVariable(value: Tensor, grad: Tensor, lr: number): Tensor {
+    return sub(value, mul(grad, lr));
+  }
+
+  static fromConfig(config: OptimizerConfig): SGDOptimizer {
+    return new SGDOptimizer(learningRateFromConfig(config.learningRate), optionsFromConfig(config));
   }
 }

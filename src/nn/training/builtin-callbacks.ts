@@ -6,6 +6,11 @@ import { Callback, type Logs } from './callbacks.js';
 
 type Mode = 'auto' | 'min' | 'max';
 
+/** Callback messages go to stdout like the progress bar (Keras' print_msg). */
+function say(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
 /** Keras' rule for 'auto': accuracy-like metrics improve upwards, everything else downwards. */
 function better(mode: Mode, monitor: string): (current: number, best: number, minDelta: number) => boolean {
   const max = mode === 'max' || (mode === 'auto' && /acc|auc|precision|recall/.test(monitor));
@@ -87,14 +92,14 @@ export class EarlyStopping extends Callback {
       this.stoppedEpoch = epoch;
       this.model!.stopTraining = true;
       if (this.restoreBestWeights && this.bestWeights) {
-        if (this.verbose > 0) console.log('Restoring model weights from the end of the best epoch.');
+        if (this.verbose > 0) say('Restoring model weights from the end of the best epoch.');
         (this.model as unknown as WeightsModel).setWeights(this.bestWeights);
       }
     }
   }
 
   override onTrainEnd(): void {
-    if (this.stoppedEpoch > 0 && this.verbose > 0) console.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    if (this.stoppedEpoch > 0 && this.verbose > 0) say(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
     this.clearBest();
   }
 
@@ -135,7 +140,7 @@ export class ModelCheckpoint extends Callback {
     if (!this.model?.save) throw new Error('modelCheckpoint: the model cannot be saved (no save method)');
     const path = this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_, w: string | undefined) => String(epoch + 1).padStart(Number(w ?? 0), '0'));
     await this.model.save(path.startsWith('file://') ? path : `file://${path}`);
-    if ((this.args.verbose ?? 0) > 0) console.log(`Epoch ${epoch + 1}: saving model to ${path}`);
+    if ((this.args.verbose ?? 0) > 0) say(`Epoch ${epoch + 1}: saving model to ${path}`);
   }
 }
 
@@ -180,7 +185,7 @@ export class LearningRateScheduler extends Callback {
     const lr = this.schedule(epoch, opt.learningRate);
     if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) throw new Error(`learningRateScheduler: schedule returned ${lr} for epoch ${epoch}; expected a positive number`);
     opt.learningRate = lr;
-    if (this.verbose > 0) console.log(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);
+    if (this.verbose > 0) say(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);
   }
 }
 
@@ -189,7 +194,7 @@ export class TerminateOnNaN extends Callback {
   override onBatchEnd(batch: number, logs?: Logs): void {
     const loss = logs?.loss;
     if (loss !== undefined && !Number.isFinite(loss)) {
-      console.log(`Batch ${batch}: Invalid loss, terminating training`);
+      say(`Batch ${batch}: Invalid loss, terminating training`);
       this.model!.stopTraining = true;
     }
   }

@@ -8,18 +8,19 @@ export type PadType = 'valid' | 'same' | number | ExplicitPadding;
 export type RoundingMode = 'floor' | 'round' | 'ceil';
 
 export function pair(v: number | [number, number] | undefined, fallback: number, op: string, arg: string): [number, number] {
-  const p: [number, number] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  const p: number[] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   check(
     p.length === 2 && p.every((n) => Number.isInteger(n) && n >= 1),
     op,
     () => `'${arg}' must be a positive integer or a pair of them, got ${JSON.stringify(v)}`,
   );
-  return p;
+  return [p[0], p[1]];
 }
 
+/** tfjs' rounding of a fractional output size: truncation unless dimRoundingMode says otherwise. */
 function rounded(v: number, mode: RoundingMode | undefined, op: string): number {
-  if (Number.isInteger(v)) return v;
-  if (mode === undefined) fail(op, `output size ${v} is not an integer for this padding; pass dimRoundingMode ('floor', 'round' or 'ceil')`);
+  if (mode === undefined) return Math.trunc(v);
+  check(mode === 'floor' || mode === 'round' || mode === 'ceil', op, () => `'dimRoundingMode' must be 'floor', 'round' or 'ceil', got ${JSON.stringify(mode)}`);
   return Math[mode](v);
 }
 
@@ -44,7 +45,7 @@ export function computeConv2DInfo(
   check(
     !((strideH > 1 || strideW > 1) && (dilationH > 1 || dilationW > 1)),
     op,
-    () => `strides [${strides}] and dilations [${dilations}] cannot both be > 1 (TensorFlow's rule)`,
+    () => `'strides' [${strides}] and 'dilations' [${dilations}] cannot both be > 1 (TensorFlow's rule)`,
   );
   const effH = (kH - 1) * dilationH + 1;
   const effW = (kW - 1) * dilationW + 1;
@@ -80,15 +81,17 @@ export function computeConv2DInfo(
     check(pad[0][0] === 0 && pad[0][1] === 0 && pad[3][0] === 0 && pad[3][1] === 0, op, () => `explicit 'pad' cannot pad the batch or channel dimension: ${JSON.stringify(pad)}`);
     [padTop, padBottom] = pad[1];
     [padLeft, padRight] = pad[2];
-    outH = Math.floor((inH + padTop + padBottom - effH) / strideH) + 1;
-    outW = Math.floor((inW + padLeft + padRight - effW) / strideW) + 1;
+    outH = rounded((inH + padTop + padBottom - effH) / strideH + 1, roundingMode, op);
+    outW = rounded((inW + padLeft + padRight - effW) / strideW + 1, roundingMode, op);
   } else {
     fail(op, `'pad' must be 'valid', 'same', a number or explicit paddings, got ${JSON.stringify(pad)}`);
   }
   check(
     outH > 0 && outW > 0,
     op,
-    () => `the ${kH}x${kW} window (dilations [${dilations}]) does not fit the ${inH}x${inW} input with pad ${JSON.stringify(pad)}: output would be ${outH}x${outW}`,
+    () =>
+      `the ${kH}x${kW} '${/pool/i.test(op) ? 'filterSize' : 'filter'}' window (dilations [${dilations}]) does not fit the ${inH}x${inW} input ` +
+      `with pad ${JSON.stringify(pad)}: output would be ${outH}x${outW}`,
   );
   return {
     batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW,

@@ -22,6 +22,21 @@ function unbatch(y: Tensor, added: boolean): Tensor {
   return added ? y.reshape(y.shape.slice(1)) : y;
 }
 
+/**
+ * Runs an op's body in its own scope, as tfjs' op wrapper does: tensors converted from arrays and
+ * the batch reshapes of rank-3 inputs are freed even when the caller is not inside tidy().
+ */
+function scoped(fn: () => Tensor): Tensor {
+  ENGINE.startScope();
+  let out: Tensor | undefined;
+  try {
+    out = fn();
+    return out;
+  } finally {
+    ENGINE.endScope(out);
+  }
+}
+
 function outShape(i: Conv2DInfo): number[] {
   return [i.batch, i.outH, i.outW, i.outC];
 }
@@ -35,25 +50,40 @@ export function conv2d(
   dilations: number | [number, number] = [1, 1],
   dimRoundingMode?: RoundingMode,
 ): Tensor {
-  const op = 'conv2d';
-  const tx = convert(x, 'x', op);
-  const tw = convert(filter, 'filter', op);
-  checkFormat(dataFormat, op);
-  const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
-  requireFloat(tx, 'x', op);
-  requireFloat(tw, 'filter', op);
-  const [x4, added] = asBatch(tx, op, 'x');
-  check(tw.rank === 4, op, () => `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, outChannels], got ${describe(tw)}`);
-  check(
-    x4.shape[3] === tw.shape[2],
-    op,
-    () => `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
-  );
-  const info = computeConv2DInfo(
-    op, x4.shape, [tw.shape[0], tw.shape[1]], tw.shape[3],
-    pair(strides, 1, op, 'strides'), pair(dilations, 1, op, 'dilations'), pad, 1, dimRoundingMode,
-  );
-  return unbatch(ENGINE.run('conv2d', [x4, tw], { info }, outShape(info), dtype), added);
+  return scoped(() => {
+    const op = 'conv2d';
+    const tx = convert(x, 'x', op);
+    const tw = convert(filter, 'filter', op);
+    checkFormat(dataFormat, op);
+    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
+    requireFloat(tx, 'x', op);
+    requireFloat(tw, 'filter', op);
+    const [x4, added] = asBatch(tx, op, 'x');
+    check(
+      tw.rank === 4,
+      op,
+      () =>
+        `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, outChannels], got ${describe(tw)}`,
+    );
+    check(
+      x4.shape[3] === tw.shape[2],
+      op,
+      () =>
+        `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
+    );
+    const info = computeConv2DInfo(
+      op,
+      x4.shape,
+      [tw.shape[0], tw.shape[1]],
+      tw.shape[3],
+      pair(strides, 1, op, 'strides'),
+      pair(dilations, 1, op, 'dilations'),
+      pad,
+      1,
+      dimRoundingMode,
+    );
+    return unbatch(ENGINE.run('conv2d', [x4, tw], { info }, outShape(info), dtype), added);
+  });
 }
 
 export function depthwiseConv2d(
@@ -65,26 +95,41 @@ export function depthwiseConv2d(
   dilations: number | [number, number] = [1, 1],
   dimRoundingMode?: RoundingMode,
 ): Tensor {
-  const op = 'depthwiseConv2d';
-  const tx = convert(x, 'x', op);
-  const tw = convert(filter, 'filter', op);
-  checkFormat(dataFormat, op);
-  const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
-  requireFloat(tx, 'x', op);
-  requireFloat(tw, 'filter', op);
-  const [x4, added] = asBatch(tx, op, 'x');
-  check(tw.rank === 4, op, () => `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, channelMultiplier], got ${describe(tw)}`);
-  check(
-    x4.shape[3] === tw.shape[2],
-    op,
-    () => `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
-  );
-  const m = tw.shape[3];
-  const info = computeConv2DInfo(
-    op, x4.shape, [tw.shape[0], tw.shape[1]], x4.shape[3] * m,
-    pair(strides, 1, op, 'strides'), pair(dilations, 1, op, 'dilations'), pad, m, dimRoundingMode,
-  );
-  return unbatch(ENGINE.run('depthwiseConv2d', [x4, tw], { info }, outShape(info), dtype), added);
+  return scoped(() => {
+    const op = 'depthwiseConv2d';
+    const tx = convert(x, 'x', op);
+    const tw = convert(filter, 'filter', op);
+    checkFormat(dataFormat, op);
+    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
+    requireFloat(tx, 'x', op);
+    requireFloat(tw, 'filter', op);
+    const [x4, added] = asBatch(tx, op, 'x');
+    check(
+      tw.rank === 4,
+      op,
+      () =>
+        `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, channelMultiplier], got ${describe(tw)}`,
+    );
+    check(
+      x4.shape[3] === tw.shape[2],
+      op,
+      () =>
+        `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
+    );
+    const m = tw.shape[3];
+    const info = computeConv2DInfo(
+      op,
+      x4.shape,
+      [tw.shape[0], tw.shape[1]],
+      x4.shape[3] * m,
+      pair(strides, 1, op, 'strides'),
+      pair(dilations, 1, op, 'dilations'),
+      pad,
+      m,
+      dimRoundingMode,
+    );
+    return unbatch(ENGINE.run('depthwiseConv2d', [x4, tw], { info }, outShape(info), dtype), added);
+  });
 }
 
 /**
@@ -99,41 +144,108 @@ export function conv2dTranspose(
   pad: 'valid' | 'same' | number,
   dimRoundingMode?: RoundingMode,
 ): Tensor {
-  const op = 'conv2dTranspose';
-  const tx = convert(x, 'x', op);
-  const tw = convert(filter, 'filter', op);
-  const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
-  requireFloat(tx, 'x', op);
-  requireFloat(tw, 'filter', op);
-  const [x4, added] = asBatch(tx, op, 'x');
-  check(tw.rank === 4, op, () => `'filter' must be rank 4 [filterHeight, filterWidth, outChannels, inChannels], got ${describe(tw)}`);
-  const out4 = outputShape.length === 3 ? [x4.shape[0], ...outputShape] : [...outputShape];
-  check(out4.length === 4 && out4.every((d) => Number.isInteger(d) && d > 0), op, () => `'outputShape' must hold 3 or 4 positive integers, got [${outputShape}]`);
-  check(out4[0] === x4.shape[0], op, () => `outputShape batch ${out4[0]} differs from x's batch ${x4.shape[0]}`);
-  check(x4.shape[3] === tw.shape[3], op, () => `channels of x (${x4.shape[3]}) must equal filter's last dim (${tw.shape[3]}), filter [${tw.shape}]`);
-  check(out4[3] === tw.shape[2], op, () => `outputShape channels (${out4[3]}) must equal filter's third dim (${tw.shape[2]}), filter [${tw.shape}]`);
-  const info = computeConv2DInfo(op, out4, [tw.shape[0], tw.shape[1]], tw.shape[3], pair(strides, 1, op, 'strides'), [1, 1], pad, 1, dimRoundingMode);
-  check(
-    info.outH === x4.shape[1] && info.outW === x4.shape[2],
-    op,
-    () => `x's spatial size ${x4.shape[1]}x${x4.shape[2]} does not match outputShape [${out4}] with these strides and pad (expected ${info.outH}x${info.outW})`,
-  );
-  return unbatch(ENGINE.run('conv2dBackpropInput', [x4, tw], { info }, out4, dtype), added);
+  return scoped(() => {
+    const op = 'conv2dTranspose';
+    const tx = convert(x, 'x', op);
+    const tw = convert(filter, 'filter', op);
+    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
+    requireFloat(tx, 'x', op);
+    requireFloat(tw, 'filter', op);
+    const [x4, added] = asBatch(tx, op, 'x');
+    check(
+      tw.rank === 4,
+      op,
+      () =>
+        `'filter' must be rank 4 [filterHeight, filterWidth, outChannels, inChannels], got ${describe(tw)}`,
+    );
+    const out4 = outputShape.length === 3 ? [x4.shape[0], ...outputShape] : [...outputShape];
+    check(
+      out4.length === 4 && out4.every((d) => Number.isInteger(d) && d > 0),
+      op,
+      () => `'outputShape' must hold 3 or 4 positive integers, got [${outputShape}]`,
+    );
+    check(
+      out4[0] === x4.shape[0],
+      op,
+      () => `outputShape batch ${out4[0]} differs from x's batch ${x4.shape[0]}`,
+    );
+    check(
+      x4.shape[3] === tw.shape[3],
+      op,
+      () =>
+        `channels of x (${x4.shape[3]}) must equal filter's last dim (${tw.shape[3]}), filter [${tw.shape}]`,
+    );
+    check(
+      out4[3] === tw.shape[2],
+      op,
+      () =>
+        `outputShape channels (${out4[3]}) must equal filter's third dim (${tw.shape[2]}), filter [${tw.shape}]`,
+    );
+    const info = computeConv2DInfo(
+      op,
+      out4,
+      [tw.shape[0], tw.shape[1]],
+      tw.shape[3],
+      pair(strides, 1, op, 'strides'),
+      [1, 1],
+      pad,
+      1,
+      dimRoundingMode,
+    );
+    check(
+      info.outH === x4.shape[1] && info.outW === x4.shape[2],
+      op,
+      () =>
+        `x's spatial size ${x4.shape[1]}x${x4.shape[2]} does not match outputShape [${out4}] with these strides and pad (expected ${info.outH}x${info.outW})`,
+    );
+    return unbatch(ENGINE.run('conv2dBackpropInput', [x4, tw], { info }, out4, dtype), added);
+  });
 }
 
-function pool(kind: 'maxPool' | 'avgPool', x: TensorLike, filterSize: number | [number, number], strides: number | [number, number], pad: PadType, dimRoundingMode?: RoundingMode): Tensor {
-  const tx = convert(x, 'x', kind);
-  requireFloat(tx, 'x', kind);
-  const [x4, added] = asBatch(tx, kind, 'x');
-  const info = computeConv2DInfo(kind, x4.shape, pair(filterSize, 1, kind, 'filterSize'), x4.shape[3], pair(strides, 1, kind, 'strides'), [1, 1], pad, 1, dimRoundingMode);
-  return unbatch(ENGINE.run(kind, [x4], { info }, outShape(info), tx.dtype), added);
+function pool(
+  kind: 'maxPool' | 'avgPool',
+  x: TensorLike,
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: PadType,
+  dimRoundingMode?: RoundingMode,
+): Tensor {
+  return scoped(() => {
+    const tx = convert(x, 'x', kind);
+    requireFloat(tx, 'x', kind);
+    const [x4, added] = asBatch(tx, kind, 'x');
+    const info = computeConv2DInfo(
+      kind,
+      x4.shape,
+      pair(filterSize, 1, kind, 'filterSize'),
+      x4.shape[3],
+      pair(strides, 1, kind, 'strides'),
+      [1, 1],
+      pad,
+      1,
+      dimRoundingMode,
+    );
+    return unbatch(ENGINE.run(kind, [x4], { info }, outShape(info), tx.dtype), added);
+  });
 }
 
-export function maxPool(x: TensorLike, filterSize: number | [number, number], strides: number | [number, number], pad: PadType, dimRoundingMode?: RoundingMode): Tensor {
+export function maxPool(
+  x: TensorLike,
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: PadType,
+  dimRoundingMode?: RoundingMode,
+): Tensor {
   return pool('maxPool', x, filterSize, strides, pad, dimRoundingMode);
 }
 
 /** Average pooling; padded cells are not counted (TensorFlow's rule). */
-export function avgPool(x: TensorLike, filterSize: number | [number, number], strides: number | [number, number], pad: PadType, dimRoundingMode?: RoundingMode): Tensor {
+export function avgPool(
+  x: TensorLike,
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: PadType,
+  dimRoundingMode?: RoundingMode,
+): Tensor {
   return pool('avgPool', x, filterSize, strides, pad, dimRoundingMode);
 }

@@ -114,16 +114,26 @@ export function leakyRelu(x: TensorLike, alpha = 0.2): Tensor {
   return where(greater(t, 0), t, mul(t, alpha));
 }
 
-/** log(1 + e^x), stable for large |x|: max(x, 0) + log1p(e^-|x|). */
+/**
+ * log(1 + e^x), stable for large |x|: x + log1p(e^-x) for x >= 0, log1p(e^x) below. Each branch only
+ * sees its own half of the line (so neither overflows nor poisons the other's gradient with NaN), and
+ * the gradient is sigmoid(x) everywhere, 1/2 at 0 (max(x,0) + log1p(e^-|x|) would give 0 there).
+ */
 export function softplus(x: TensorLike): Tensor {
   const t = convert(x, 'x', 'softplus');
   requireFloat(t, 'x', 'softplus');
-  return add(relu(t), log1p(exp(neg(abs(t)))));
+  const pos = add(t, log1p(exp(neg(maximum(t, 0)))));
+  const negative = log1p(exp(minimum(t, 0)));
+  return where(greaterEqual(t, 0), pos, negative);
 }
 
+/** Clamps x to [clipValueMin, clipValueMax]; the result keeps x's dtype (int32 too, as tfjs). */
 export function clipByValue(x: TensorLike, clipValueMin: number, clipValueMax: number): Tensor {
+  const t = convert(x, 'x', 'clipByValue');
+  check(t.dtype !== 'bool', 'clipByValue', () => `argument 'x' must be numeric, got bool`);
   if (!(clipValueMin <= clipValueMax)) fail('clipByValue', `clipValueMin ${clipValueMin} must be <= clipValueMax ${clipValueMax}`);
-  return minimum(maximum(x, clipValueMin), clipValueMax);
+  const y = minimum(maximum(t, clipValueMin), clipValueMax);
+  return y.dtype === t.dtype ? y : cast(y, t.dtype);
 }
 
 export function squaredDifference(a: TensorLike, b: TensorLike): Tensor {

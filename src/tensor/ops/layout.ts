@@ -2,9 +2,10 @@
 
 import { ENGINE } from '../engine.js';
 import { sizeOf, type Tensor } from '../tensor.js';
-import { add, cast, equal, mul } from './elementwise.js';
-import { range } from './creation.js';
-import { check, convert, normAxis, type TensorLike } from './util.js';
+import { cast, equal, where } from './elementwise.js';
+import { fill, range } from './creation.js';
+import type { DType } from '../../dtype.js';
+import { check, checkDtypeName, checkShape, convert, normAxis, type TensorLike } from './util.js';
 
 /** Reshape; one dimension may be -1 (inferred). Shares the buffer. */
 export function reshape(x: TensorLike, shape: number[]): Tensor {
@@ -50,6 +51,7 @@ export function squeeze(x: TensorLike, axis?: number[]): Tensor {
 
 export function broadcastTo(x: TensorLike, shape: number[]): Tensor {
   const t = convert(x, 'x', 'broadcastTo');
+  shape = checkShape(shape, 'broadcastTo');
   check(shape.length >= t.rank, 'broadcastTo', () => `cannot broadcast [${t.shape}] to lower rank [${shape}]`);
   const lifted = [...new Array(shape.length - t.rank).fill(1), ...t.shape];
   lifted.forEach((d, i) =>
@@ -112,9 +114,14 @@ export function concat(tensors: TensorLike[], axis = 0): Tensor {
 export function stack(tensors: TensorLike[], axis = 0): Tensor {
   check(Array.isArray(tensors) && tensors.length > 0, 'stack', () => 'needs a non-empty list of tensors');
   const ts = tensors.map((x, i) => convert(x, `tensors[${i}]`, 'stack'));
-  ts.forEach((t, i) =>
-    check(t.shape.join() === ts[0].shape.join(), 'stack', () => `tensors[${i}] has shape [${t.shape}], tensors[0] has [${ts[0].shape}]`),
-  );
+  ts.forEach((t, i) => {
+    check(t.dtype === ts[0].dtype, 'stack', () => `tensors[${i}] is ${t.dtype} but tensors[0] is ${ts[0].dtype}`);
+    check(
+      t.rank === ts[0].rank && t.shape.every((d, j) => d === ts[0].shape[j]),
+      'stack',
+      () => `tensors[${i}] has shape [${t.shape}], tensors[0] has [${ts[0].shape}]`,
+    );
+  });
   const a = normAxis(axis, ts[0].rank + 1, 'stack');
   return concat(ts.map((t) => expandDims(t, a)), a);
 }
@@ -150,14 +157,20 @@ export function gather(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   return ENGINE.run('gather', [t, idx], { axis: a }, shape, t.dtype);
 }
 
-/** One-hot rows of length `depth` for int32 `indices` (out-of-range indices give all-off rows). */
-export function oneHot(indices: TensorLike, depth: number, onValue = 1, offValue = 0): Tensor {
+/**
+ * One-hot rows of length `depth` for int32 `indices` (out-of-range indices give all-off rows), in
+ * `dtype` (int32 by default, as tfjs: fractional on/off values then truncate).
+ */
+export function oneHot(indices: TensorLike, depth: number, onValue = 1, offValue = 0, dtype: DType = 'int32'): Tensor {
   const idx = convert(indices, 'indices', 'oneHot', 'int32');
   check(idx.dtype === 'int32', 'oneHot', () => `argument 'indices' must be int32, got ${idx.dtype}`);
   check(Number.isInteger(depth) && depth > 0, 'oneHot', () => `depth must be a positive integer, got ${depth}`);
-  const hot = cast(equal(expandDims(idx, -1), range(0, depth, 1, 'int32')), 'int32');
-  if (onValue === 1 && offValue === 0) return hot;
-  return add(mul(hot, onValue - offValue), offValue);
+  const d = checkDtypeName(dtype, 'oneHot');
+  const hit = equal(expandDims(idx, -1), range(0, depth, 1, 'int32'));
+  if (d === 'bool' && onValue === 1 && offValue === 0) return hit;
+  const on = fill([], onValue, d);
+  const off = fill([], offValue, d);
+  return d === 'bool' ? cast(where(hit, on, off), 'bool') : where(hit, on, off);
 }
 
 /** Sums `updates` into a zero tensor of `size` along `axis` at int32 `indices` (gather's adjoint). */

@@ -3,16 +3,24 @@
 import { ENGINE } from '../engine.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { broadcastTo } from './layout.js';
-import { broadcastShapes, check, commonDtype, convert, requireFloat, type TensorLike } from './util.js';
+import { cast } from './elementwise.js';
+import { broadcastShapes, check, commonDtype, convert, type TensorLike } from './util.js';
 
 export function matMul(a: TensorLike, b: TensorLike, transposeA = false, transposeB = false): Tensor {
   const op = 'matMul';
   let ta = convert(a, 'a', op);
   let tb = convert(b, 'b', op);
-  commonDtype(ta, tb, op);
-  requireFloat(ta, 'a', op);
-  requireFloat(tb, 'b', op);
+  check(ta.dtype !== 'bool', op, () => `argument 'a' must be numeric, got bool`);
+  check(tb.dtype !== 'bool', op, () => `argument 'b' must be numeric, got bool`);
+  const dtype = commonDtype(ta, tb, op);
   check(ta.rank >= 2 && tb.rank >= 2, op, () => `inputs must have rank >= 2, got shapes [${ta.shape}] and [${tb.shape}]`);
+  if (dtype === 'int32') {
+    // tfjs multiplies int32 matrices too: computed in float32 (exact while sums stay below 2^24), then truncated
+    return cast(matMul(cast(ta, 'float32'), cast(tb, 'float32'), transposeA, transposeB), 'int32');
+  }
+  // an int32 operand meets a float one: cast up, as tfjs does
+  if (ta.dtype !== dtype) ta = cast(ta, dtype);
+  if (tb.dtype !== dtype) tb = cast(tb, dtype);
   const [ar, ac] = ta.shape.slice(-2);
   const [br, bc] = tb.shape.slice(-2);
   const M = transposeA ? ac : ar;
@@ -27,6 +35,17 @@ export function matMul(a: TensorLike, b: TensorLike, transposeA = false, transpo
   );
   const batchA = ta.shape.slice(0, -2);
   const batchB = tb.shape.slice(0, -2);
+  const r = Math.max(batchA.length, batchB.length);
+  const fits = Array.from({ length: r }, (_, i) => {
+    const x = batchA[batchA.length - r + i] ?? 1;
+    const y = batchB[batchB.length - r + i] ?? 1;
+    return x === y || x === 1 || y === 1;
+  });
+  check(
+    fits.every(Boolean),
+    op,
+    () => `batch dimensions [${batchA}] of a [${ta.shape}] and [${batchB}] of b [${tb.shape}] cannot be broadcast together`,
+  );
   const batch = broadcastShapes(batchA, batchB, op);
   // the kernel broadcasts a whole batch of one; anything subtler is materialised first
   if (sizeOf(batchA) !== 1 && batchA.join() !== batch.join()) ta = broadcastTo(ta, [...batch, ar, ac]);

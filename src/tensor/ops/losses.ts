@@ -1,12 +1,11 @@
 // tf.losses: softmax/sigmoid cross-entropy and mean squared error, always computed in float32.
 
 import type { Tensor } from '../tensor.js';
-import { isFloatDType } from '../../dtype.js';
-import { abs, add, cast, div, exp, log1p, mul, neg, notEqual, relu, square, sub } from './elementwise.js';
+import { add, cast, div, mul, neg, notEqual, softplus, square, sub } from './elementwise.js';
 import { logSoftmax } from './nn.js';
 import { broadcastTo } from './layout.js';
 import { mean, sum } from './reduction.js';
-import { check, convert, type TensorLike } from './util.js';
+import { check, convert, fail, type TensorLike } from './util.js';
 
 /** How per-element losses are combined (tfjs' Reduction). */
 export enum Reduction {
@@ -26,8 +25,21 @@ function sameShape(a: Tensor, b: Tensor, op: string, names: [string, string]): v
   check(a.shape.join() === b.shape.join(), op, () => `'${names[0]}' has shape [${a.shape}] but '${names[1]}' has [${b.shape}]`);
 }
 
-export function computeWeightedLoss(losses: Tensor, weights?: TensorLike, reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): Tensor {
-  const w = weights === undefined ? null : f32(weights, 'weights', 'computeWeightedLoss');
+export function computeWeightedLoss(
+  losses: Tensor,
+  weights?: TensorLike,
+  reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+  op = 'computeWeightedLoss',
+): Tensor {
+  const w = weights === undefined || weights === null ? null : f32(weights, 'weights', op);
+  if (w) {
+    const lead = losses.rank - w.rank;
+    check(
+      lead >= 0 && w.shape.every((d, i) => d === 1 || d === losses.shape[lead + i]),
+      op,
+      () => `'weights' has shape [${w.shape}], which does not broadcast to the losses' shape [${losses.shape}]`,
+    );
+  }
   const weighted = w ? mul(losses, w) : losses;
   switch (reduction) {
     case Reduction.NONE:
@@ -39,7 +51,7 @@ export function computeWeightedLoss(losses: Tensor, weights?: TensorLike, reduct
     case Reduction.SUM_BY_NONZERO_WEIGHTS:
       return w ? div(sum(weighted), sum(cast(notEqual(broadcastTo(w, losses.shape), 0), 'float32'))) : mean(weighted);
     default:
-      return reduction satisfies never;
+      return fail(op, `unknown reduction ${String(reduction satisfies never)}; use one of Reduction.NONE, MEAN, SUM, SUM_BY_NONZERO_WEIGHTS`);
   }
 }
 
@@ -55,12 +67,13 @@ export function softmaxCrossEntropy(
   let labels = f32(onehotLabels, 'onehotLabels', op);
   const z = f32(logits, 'logits', op);
   sameShape(labels, z, op, ['onehotLabels', 'logits']);
+  check(z.rank >= 1, op, () => `'logits' must have rank >= 1 (classes on the last axis), got a scalar`);
   if (labelSmoothing > 0) {
     const n = z.shape[z.rank - 1];
     labels = add(mul(labels, 1 - labelSmoothing), labelSmoothing / n);
   }
   const perExample = neg(sum(mul(labels, logSoftmax(z, -1)), -1));
-  return computeWeightedLoss(perExample, weights, reduction);
+  return computeWeightedLoss(perExample, weights, reduction, op);
 }
 
 /** Elementwise binary cross-entropy on logits: max(z, 0) - z*y + log(1 + e^-|z|). */
@@ -76,8 +89,9 @@ export function sigmoidCrossEntropy(
   const z = f32(logits, 'logits', op);
   sameShape(y, z, op, ['multiClassLabels', 'logits']);
   if (labelSmoothing > 0) y = add(mul(y, 1 - labelSmoothing), 0.5 * labelSmoothing);
-  const losses = add(sub(relu(z), mul(z, y)), log1p(exp(neg(abs(z)))));
-  return computeWeightedLoss(losses, weights, reduction);
+  // max(z, 0) - z*y + log1p(e^-|z|), written softplus(z) - z*y for a gradient of sigmoid(z) - y at z = 0 too
+  const losses = sub(softplus(z), mul(z, y));
+  return computeWeightedLoss(losses, weights, reduction, op);
 }
 
 export function meanSquaredError(labels: TensorLike, predictions: TensorLike, weights?: TensorLike, reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): Tensor {
@@ -85,6 +99,5 @@ export function meanSquaredError(labels: TensorLike, predictions: TensorLike, we
   const y = f32(labels, 'labels', op);
   const p = f32(predictions, 'predictions', op);
   sameShape(y, p, op, ['labels', 'predictions']);
-  check(isFloatDType(p.dtype), op, () => 'predictions must be float');
-  return computeWeightedLoss(square(sub(y, p)), weights, reduction);
+  return computeWeightedLoss(square(sub(y, p)), weights, reduction, op);
 }

@@ -13,8 +13,8 @@ function reduce(op: ReduceOp, x: TensorLike, axis: number | number[] | undefined
   let t = convert(x, 'x', op);
   const axes = normAxes(axis, t.rank, op);
   let dtype: DType = t.dtype;
-  if (t.dtype === 'bool') {
-    // tfjs: sum/prod of bools count in int32; max/min stay bool-valued ints
+  if (t.dtype === 'bool' && op !== 'max' && op !== 'min') {
+    // tfjs: sum/prod of bools count in int32; max/min of bools stay bool (any/all)
     t = cast(t, 'int32');
     dtype = 'int32';
   }
@@ -45,7 +45,10 @@ export const argMin = (x: TensorLike, axis = 0) => argReduce('argMin', x, axis);
 
 /** log(sum(exp(x))) computed stably by subtracting the max first. */
 export function logSumExp(x: TensorLike, axis?: number | number[] | null, keepDims = false): Tensor {
-  const t = convert(x, 'x', 'logSumExp');
+  let t = convert(x, 'x', 'logSumExp');
+  check(t.dtype !== 'bool', 'logSumExp', () => `argument 'x' must be numeric, got bool`);
+  // tfjs computes int32 inputs in float32
+  if (t.dtype === 'int32') t = cast(t, 'float32');
   const axes = normAxes(axis, t.rank, 'logSumExp');
   const m = ENGINE.noGrad(() => max(t, axes, true));
   const y = add(log(sum(exp(sub(t, m)), axes, true)), m);
