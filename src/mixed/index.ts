@@ -1,2 +1,3 @@
 // mixedPrecision.*: Keras' mixed_precision API in camelCase.
 export { Policy, globalPolicy, setGlobalPolicy, type PolicyName } from './policy.js';
+export { LossScaleOptimizer, type LossScaleOptions } from './loss-scale-optimizer.js';

@@ -6,7 +6,8 @@ import { concat, slice } from '../../tensor/ops/layout.js';
 import { scalar } from '../../tensor/ops/creation.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
-import type { CallArgs, LayerArgs } from '../layer.js';
+import type { CallArgs, Layer, LayerArgs } from '../layer.js';
+import { LossScaleOptimizer } from '../../mixed/loss-scale-optimizer.js';
 import type { History, Logs } from '../training/callbacks.js';
 import { type CompileArgs, type Compiled, resolveCompile } from '../training/compiled.js';
 import {
@@ -28,9 +29,23 @@ export class LayersModel extends Functional {
     return this.compiled?.optimizer;
   }
 
+  /**
+   * Fixes the optimizer, loss and metrics. Under mixed_float16 (the model's policy or its layers')
+   * the optimizer is wrapped in a dynamic LossScaleOptimizer, as Keras does; not under bfloat16.
+   */
   compile(args: CompileArgs): void {
     const out = this.outputs[0]?.shape;
-    this.compiled = resolveCompile(args, out ? (out[out.length - 1] ?? null) : null);
+    const compiled = resolveCompile(args, out ? (out[out.length - 1] ?? null) : null);
+    if (this.usesMixedFloat16() && !(compiled.optimizer instanceof LossScaleOptimizer)) {
+      compiled.optimizer = new LossScaleOptimizer(compiled.optimizer);
+    }
+    this.compiled = compiled;
+  }
+
+  private usesMixedFloat16(): boolean {
+    const mixed16 = (l: Layer): boolean =>
+      l.dtypePolicy.name === 'mixed_float16' || (l instanceof Functional && l.layers.some(mixed16));
+    return mixed16(this);
   }
 
   /** Trains on arrays (tfjs: returns a Promise of History). */
