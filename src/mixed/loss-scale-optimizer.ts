@@ -110,6 +110,7 @@ export class LossScaleOptimizer extends Optimizer {
    */
   override applyGradients(grads: GradientsInput): void {
     const list = Array.isArray(grads) ? grads.map((g) => g.tensor) : Object.values(grads);
+    this.gradientObserver?.(list);
     const finite = allFinite(list);
     this.lastStepSkipped = !finite;
     if (finite) {

@@ -3,7 +3,7 @@
 import type { Backend, TensorInfo } from '../backend/backend.js';
 import type { Primitive, PrimitiveAttrs } from '../backend/primitives.js';
 import type { DType, Storage } from '../dtype.js';
-import { BYTES_PER_ELEMENT } from '../dtype.js';
+import { BYTES_PER_ELEMENT, is16Bit } from '../dtype.js';
 import type { DataRef } from './tensor.js';
 import { Tensor, Variable, sizeOf } from './tensor.js';
 
@@ -35,6 +35,11 @@ export interface MemoryInfo {
   numBytes: number;
   peakBytes: number;
   numDataBuffers: number;
+  /**
+   * The peak the same tensors would have reached stored as float32 (16-bit tensors counted at 4
+   * bytes per element): what 16-bit storage saved is `peakBytesAsFloat32 - peakBytes`.
+   */
+  peakBytesAsFloat32: number;
 }
 
 /** Hook the JIT uses to observe primitives as they run. */
@@ -50,6 +55,9 @@ class Engine {
   private tapes: Tape[] = [];
   private liveTensors = 0;
   private variables = new Map<string, Variable>();
+  /** live bytes and their peak counting 16-bit tensors at float32 size (for precision reports) */
+  private f32Bytes = 0;
+  private f32Peak = 0;
   private savePolicies: Partial<Record<Primitive, SavePolicy>> = {};
   observer: RunObserver | null = null;
 
@@ -122,7 +130,17 @@ class Engine {
   }
 
   private newRef(dataId: object, backendName: string, shape: number[], dtype: DType): DataRef {
-    return { dataId, backendName, bytes: sizeOf(shape) * BYTES_PER_ELEMENT[dtype], refCount: 1 };
+    const bytes = sizeOf(shape) * BYTES_PER_ELEMENT[dtype];
+    const asF32 = is16Bit(dtype) ? bytes * 2 : bytes;
+    this.f32Bytes += asF32;
+    if (this.f32Bytes > this.f32Peak) this.f32Peak = this.f32Bytes;
+    return { dataId, backendName, bytes, asF32, refCount: 1 };
+  }
+
+  /** Resets the high-water marks (backend bytes and the float32-equivalent count). */
+  resetPeak(): void {
+    this.backend.resetPeak();
+    this.f32Peak = this.f32Bytes;
   }
 
   private track(t: Tensor): Tensor {
@@ -141,7 +159,10 @@ class Engine {
   }
 
   private release(ref: DataRef): void {
-    if (--ref.refCount === 0) this.instances.get(ref.backendName)!.disposeData(ref.dataId);
+    if (--ref.refCount === 0) {
+      this.f32Bytes -= ref.asF32;
+      this.instances.get(ref.backendName)!.disposeData(ref.dataId);
+    }
   }
 
   readSync(t: Tensor): Storage {
@@ -324,7 +345,13 @@ class Engine {
 
   memory(): MemoryInfo {
     const m = this.backend.memory();
-    return { numTensors: this.liveTensors, numBytes: m.numBytes, peakBytes: m.peakBytes, numDataBuffers: m.numBuffers };
+    return {
+      numTensors: this.liveTensors,
+      numBytes: m.numBytes,
+      peakBytes: m.peakBytes,
+      numDataBuffers: m.numBuffers,
+      peakBytesAsFloat32: this.f32Peak,
+    };
   }
 }
 

@@ -38,7 +38,7 @@ export function memory(): MemoryInfo {
 
 /** Resets memory().peakBytes to the current usage (to measure one phase, e.g. one training run). */
 export function resetPeakMemory(): void {
-  ENGINE.backend.resetPeak();
+  ENGINE.resetPeak();
 }
 
 export async function setBackend(name: string): Promise<boolean> {

@@ -15,6 +15,8 @@ export interface DataRef {
   readonly dataId: DataId;
   readonly backendName: string;
   readonly bytes: number;
+  /** bytes if stored as float32 (twice `bytes` for 16-bit dtypes) */
+  readonly asF32: number;
   refCount: number;
 }
 

@@ -8,6 +8,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import type { CallArgs, Layer, LayerArgs } from '../layer.js';
 import { LossScaleOptimizer } from '../../mixed/loss-scale-optimizer.js';
+import { type PrecisionReport, precisionReport } from '../../mixed/diagnostics.js';
 import type { History, Logs } from '../training/callbacks.js';
 import { type CompileArgs, type Compiled, resolveCompile } from '../training/compiled.js';
 import {
@@ -15,6 +16,8 @@ import {
 } from '../training/loop.js';
 import { Functional, type FunctionalArgs } from './functional.js';
 import { summaryLines } from './summary.js';
+import { type LoadWeightsOptions, loadWeights, saveWeights } from '../io/safetensors.js';
+import { type SaveResult, saveLayersModel } from '../io/tfjs-save.js';
 
 export class LayersModel extends Functional {
   static override className = 'Functional';
@@ -101,6 +104,14 @@ export class LayersModel extends Functional {
     );
   }
 
+  /**
+   * Per-layer policies, the loss scale and skipped steps; given a batch, also the peak memory of
+   * one forward+backward (vs the same tensors in float32) and sampled float16 gradient underflow.
+   */
+  precisionReport(x?: Inputs, y?: Tensor): PrecisionReport {
+    return precisionReport(this, x, y);
+  }
+
   /** Prints Keras' summary table (or passes each line to printFn). */
   summary(lineLength?: number, positions?: number[], printFn: (line: string) => void = console.log): void {
     for (const line of summaryLines(this, lineLength, positions)) printFn(line);
@@ -108,6 +119,21 @@ export class LayersModel extends Functional {
 
   override call(inputs: Tensor | Tensor[], kwargs: CallArgs): Tensor | Tensor[] {
     return super.call(inputs, kwargs);
+  }
+
+  /** Saves in the TensorFlow.js layers format: `file://DIR` gets DIR/model.json and DIR/weights.bin. */
+  save(url: string): Promise<SaveResult> {
+    return saveLayersModel(this, url);
+  }
+
+  /** Writes every weight to a safetensors file, named as Keras names them ('dense/kernel'). */
+  saveWeights(path: string): Promise<void> {
+    return saveWeights(this, path);
+  }
+
+  /** Loads weights from a safetensors file by name; shapes must match (nothing changes otherwise). */
+  loadWeights(path: string, options?: LoadWeightsOptions): Promise<void> {
+    return loadWeights(this, path, options);
   }
 }
 

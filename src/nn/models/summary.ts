@@ -52,18 +52,27 @@ function connections(model: Functional, layer: Layer): string {
   return items.length ? `[${items.join(', ')}]` : '[]';
 }
 
+/**
+ * The summary's lines. Keras' layout; when any layer has a policy other than float32 (mixed
+ * precision), a "Policy" column after "Param #" shows each layer's policy.
+ */
 export function summaryLines(model: Functional, lineLength?: number, positions?: number[]): string[] {
   const seqLike = model.isSequentialLike();
-  const width = lineLength ?? (seqLike ? 65 : 98);
-  const rel = positions ?? (seqLike ? [0.45, 0.85, 1] : [0.33, 0.55, 0.67, 1]);
+  const layers = model.summaryLayers();
+  const showPolicy = layers.some((l) => l.dtypePolicy.name !== 'float32');
+  const width = lineLength ?? (seqLike ? (showPolicy ? 80 : 65) : showPolicy ? 114 : 98);
+  const defaults = seqLike
+    ? showPolicy ? [0.37, 0.69, 0.8, 1] : [0.45, 0.85, 1]
+    : showPolicy ? [0.29, 0.47, 0.57, 0.71, 1] : [0.33, 0.55, 0.67, 1];
+  const rel = positions ?? defaults;
   const pos = rel.map((p) => (p <= 1 ? Math.floor(width * p) : p));
-  const header = seqLike ? ['Layer (type)', 'Output Shape', 'Param #'] : ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'];
+  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(showPolicy ? ['Policy'] : []), ...(seqLike ? [] : ['Connected to'])];
   const out: string[] = [`Model: "${model.name}"`, '_'.repeat(width)];
   printRow(header, pos, out);
   out.push('='.repeat(width));
-  const layers = model.summaryLayers();
   layers.forEach((layer, i) => {
     const fields = [`${layer.name} (${layer.className})`, outputShapeText(model, layer), String(layer.countParams())];
+    if (showPolicy) fields.push(layer.dtypePolicy.name);
     if (!seqLike) fields.push(connections(model, layer));
     printRow(fields, pos, out);
     out.push(i === layers.length - 1 ? '='.repeat(width) : ' '.repeat(width));

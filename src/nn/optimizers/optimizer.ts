@@ -107,6 +107,9 @@ export abstract class Optimizer {
 
   private iter = 0;
 
+  /** Called with the (unscaled) gradients of each step before the update; diagnostics use it. */
+  gradientObserver: ((grads: Tensor[]) => void) | null = null;
+
   private lr: LearningRate;
   private clip: Partial<Record<ClipKey, number>> = {};
   private wd: number | undefined;
@@ -273,6 +276,7 @@ export abstract class Optimizer {
    */
   applyGradients(grads: GradientsInput): void {
     const pairs = this.resolve(grads);
+    this.gradientObserver?.(pairs.map(([, g]) => g));
     const lr = this.learningRate;
     ENGINE.noGrad(() =>
       tidy(() => {
