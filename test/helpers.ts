@@ -2,8 +2,8 @@
 
 import { expect } from 'vitest';
 import type { DType } from '../src/dtype.js';
-import * as keel from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import * as keel from '../src/index.js';
 import { type Nd, roundTo, sizeOf } from './reference.js';
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */
@@ -22,7 +22,13 @@ export function seededFloats(n: number, seed: number, lo = -1, hi = 1): number[]
 }
 
 /** Relative tolerance in norm for one op's result in each dtype (unit roundoff with headroom). */
-export const TOL: Record<DType, number> = { float32: 1e-5, float16: 2e-3, bfloat16: 1.6e-2, int32: 0, bool: 0 };
+export const TOL: Record<DType, number> = {
+  float32: 1e-5,
+  float16: 2e-3,
+  bfloat16: 1.6e-2,
+  int32: 0,
+  bool: 0,
+};
 
 /** ||got - want|| / max(||want||, tiny) <= tol */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what = ''): void {
@@ -31,7 +37,10 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
   let den = 0;
   for (let i = 0; i < want.length; i++) {
     if (Number.isNaN(want[i]) || !Number.isFinite(want[i])) {
-      expect(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])), `${what} [${i}]: ${got[i]} vs ${want[i]}`).toBe(true);
+      expect(
+        Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])),
+        `${what} [${i}]: ${got[i]} vs ${want[i]}`,
+      ).toBe(true);
       continue;
     }
     num += (got[i] - want[i]) ** 2;
@@ -61,7 +70,10 @@ export function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>
 
 /** Seeded values in [lo, hi) as a float64 array of `shape`, rounded to float32 (what a float32 tensor holds). */
 export function randomNd(shape: readonly number[], seed: number, lo = -1, hi = 1): Nd {
-  return { data: Float64Array.from(seededFloats(sizeOf(shape), seed, lo, hi), Math.fround), shape: shape.slice() };
+  return {
+    data: Float64Array.from(seededFloats(sizeOf(shape), seed, lo, hi), Math.fround),
+    shape: shape.slice(),
+  };
 }
 
 /** A Keel tensor of `dtype` made from x, and the values it actually stores (read back exactly) as an Nd. */
@@ -83,7 +95,9 @@ export function expectTensor(got: Tensor, want: Nd, dtype: DType, tol: number = 
   expect(got.shape, `${what} shape`).toEqual(want.shape);
   const values = got.dataSync();
   if (dtype === 'int32' || dtype === 'bool') {
-    expect(Array.from(values), `${what} values`).toEqual(Array.from(want.data, (v) => (dtype === 'bool' ? Number(v !== 0) : v + 0)));
+    expect(Array.from(values), `${what} values`).toEqual(
+      Array.from(want.data, (v) => (dtype === 'bool' ? Number(v !== 0) : v + 0)),
+    );
     return;
   }
   expectClose(values, roundTo(want.data, dtype), tol, what);

@@ -132,7 +132,8 @@ export const binaryRef = (a: Nd, b: Nd, fn: (x: number, y: number) => number): N
 export const whereRef = (c: Nd, a: Nd, b: Nd): Nd => naryRef([c, a, b], (ci, ai, bi) => (ci !== 0 ? ai : bi));
 
 export const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
-export const softplus = (v: number): number => (v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)));
+export const softplus = (v: number): number =>
+  v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 /** Round half to even (numpy, tfjs). */
 export function roundHalfEven(v: number): number {
   const f = Math.floor(v);
@@ -175,8 +176,9 @@ export const BINARY: Record<string, (a: number, b: number) => number> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: (a, b) => a ** b,
-  maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a >= b ? a : b),
-  minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a <= b ? a : b),
+  // NaN-propagating, as IEEE maximum/minimum
+  maximum: (a, b) => Math.max(a, b),
+  minimum: (a, b) => Math.min(a, b),
   squaredDifference: (a, b) => (a - b) * (a - b),
   equal: (a, b) => Number(a === b),
   notEqual: (a, b) => Number(a !== b),
@@ -198,11 +200,18 @@ export function normAxes(axes: number | readonly number[] | undefined | null, ra
 
 /** Output shape of reducing `axes` of `shape`. */
 export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
-  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+  return keepDims
+    ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    : shape.filter((_, i) => !axes.includes(i));
 }
 
 /** Groups x's elements by output position; calls `fold` on each group's values in order. */
-function reduceGroups(x: Nd, axes: readonly number[], keepDims: boolean, fold: (vals: number[]) => number): Nd {
+function reduceGroups(
+  x: Nd,
+  axes: readonly number[],
+  keepDims: boolean,
+  fold: (vals: number[]) => number,
+): Nd {
   const outShapeKeep = reducedShape(x.shape, axes, true);
   const groups: number[][] = Array.from({ length: sizeOf(outShapeKeep) }, () => []);
   for (let f = 0; f < x.data.length; f++) {
@@ -256,7 +265,11 @@ export function argReduceRef(isMax: boolean, x: Nd, axis = 0): Nd {
   return { data: out, shape: outShape };
 }
 
-export function momentsRef(x: Nd, axis?: number | number[] | null, keepDims = false): { mean: Nd; variance: Nd } {
+export function momentsRef(
+  x: Nd,
+  axis?: number | number[] | null,
+  keepDims = false,
+): { mean: Nd; variance: Nd } {
   const axes = normAxes(axis, x.shape.length);
   const m = reduceRef('mean', x, axes, true);
   const dev = binaryRef(x, m, (a, b) => (a - b) * (a - b));
@@ -283,14 +296,27 @@ export function transposeRef(x: Nd, perm?: readonly number[]): Nd {
 export function sliceRef(x: Nd, begin: readonly number[], size: readonly number[]): Nd {
   const shape = size.map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s));
   const out = new Float64Array(sizeOf(shape));
-  for (let f = 0; f < out.length; f++) out[f] = x.data[ravel(unravel(f, shape).map((v, i) => v + begin[i]), x.shape)];
+  for (let f = 0; f < out.length; f++)
+    out[f] =
+      x.data[
+        ravel(
+          unravel(f, shape).map((v, i) => v + begin[i]),
+          x.shape,
+        )
+      ];
   return { data: out, shape };
 }
 
 export function padRef(x: Nd, paddings: readonly (readonly [number, number])[], value = 0): Nd {
   const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
   const out = new Float64Array(sizeOf(shape)).fill(value);
-  for (let f = 0; f < x.data.length; f++) out[ravel(unravel(f, x.shape).map((v, i) => v + paddings[i][0]), shape)] = x.data[f];
+  for (let f = 0; f < x.data.length; f++)
+    out[
+      ravel(
+        unravel(f, x.shape).map((v, i) => v + paddings[i][0]),
+        shape,
+      )
+    ] = x.data[f];
   return { data: out, shape };
 }
 
@@ -328,7 +354,14 @@ export function stackRef(xs: readonly Nd[], axis = 0): Nd {
 export function tileRef(x: Nd, reps: readonly number[]): Nd {
   const shape = x.shape.map((d, i) => d * reps[i]);
   const out = new Float64Array(sizeOf(shape));
-  for (let f = 0; f < out.length; f++) out[f] = x.data[ravel(unravel(f, shape).map((v, i) => v % x.shape[i]), x.shape)];
+  for (let f = 0; f < out.length; f++)
+    out[f] =
+      x.data[
+        ravel(
+          unravel(f, shape).map((v, i) => v % x.shape[i]),
+          x.shape,
+        )
+      ];
   return { data: out, shape };
 }
 
@@ -419,28 +452,52 @@ export function weightedLossRef(losses: Nd, weights: Nd | undefined, reduction: 
   const total = weighted.data.reduce((s, v) => s + v, 0);
   if (reduction === SUM) return nd([total], []);
   const wb = naryRef([losses, w], (_l, wi) => wi).data;
-  if (reduction === MEAN) return nd([weights ? total / wb.reduce((s, v) => s + v, 0) : total / losses.data.length], []);
+  if (reduction === MEAN)
+    return nd([weights ? total / wb.reduce((s, v) => s + v, 0) : total / losses.data.length], []);
   const nonZero = weights ? wb.reduce((s, v) => s + (v !== 0 ? 1 : 0), 0) : losses.data.length;
   return nd([total / nonZero], []);
 }
 
-export function softmaxCrossEntropyRef(labels: Nd, logits: Nd, weights?: Nd, labelSmoothing = 0, reduction = SUM_BY_NONZERO_WEIGHTS): Nd {
+export function softmaxCrossEntropyRef(
+  labels: Nd,
+  logits: Nd,
+  weights?: Nd,
+  labelSmoothing = 0,
+  reduction = SUM_BY_NONZERO_WEIGHTS,
+): Nd {
   const c = logits.shape[logits.shape.length - 1];
-  const y = labelSmoothing > 0 ? unaryRef(labels, (v) => v * (1 - labelSmoothing) + labelSmoothing / c) : labels;
+  const y =
+    labelSmoothing > 0 ? unaryRef(labels, (v) => v * (1 - labelSmoothing) + labelSmoothing / c) : labels;
   const lsm = logSoftmaxRef(logits, -1);
   const perClass = binaryRef(y, lsm, (yi, l) => -yi * l);
   return weightedLossRef(reduceRef('sum', perClass, [-1 + logits.shape.length]), weights, reduction);
 }
 
-export function sigmoidCrossEntropyRef(labels: Nd, logits: Nd, weights?: Nd, labelSmoothing = 0, reduction = SUM_BY_NONZERO_WEIGHTS): Nd {
-  const y = labelSmoothing > 0 ? unaryRef(labels, (v) => v * (1 - labelSmoothing) + 0.5 * labelSmoothing) : labels;
+export function sigmoidCrossEntropyRef(
+  labels: Nd,
+  logits: Nd,
+  weights?: Nd,
+  labelSmoothing = 0,
+  reduction = SUM_BY_NONZERO_WEIGHTS,
+): Nd {
+  const y =
+    labelSmoothing > 0 ? unaryRef(labels, (v) => v * (1 - labelSmoothing) + 0.5 * labelSmoothing) : labels;
   // -y log(sigmoid(z)) - (1 - y) log(1 - sigmoid(z)) = softplus(z) - y z
   const losses = binaryRef(y, logits, (yi, z) => softplus(z) - yi * z);
   return weightedLossRef(losses, weights, reduction);
 }
 
-export function meanSquaredErrorRef(labels: Nd, predictions: Nd, weights?: Nd, reduction = SUM_BY_NONZERO_WEIGHTS): Nd {
-  return weightedLossRef(binaryRef(labels, predictions, (y, p) => (y - p) * (y - p)), weights, reduction);
+export function meanSquaredErrorRef(
+  labels: Nd,
+  predictions: Nd,
+  weights?: Nd,
+  reduction = SUM_BY_NONZERO_WEIGHTS,
+): Nd {
+  return weightedLossRef(
+    binaryRef(labels, predictions, (y, p) => (y - p) * (y - p)),
+    weights,
+    reduction,
+  );
 }
 
 // ---- comparing ----------------------------------------------------------------------------

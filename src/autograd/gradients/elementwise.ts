@@ -2,17 +2,34 @@
 
 import type { BinaryOp, UnaryOp } from '../../backend/primitives.js';
 import { isFloatDType } from '../../dtype.js';
-import {
-  add, cast, cos, div, greater, greaterEqual, lessEqual, log, mul, neg, pow, sign, sin, square, sub, where,
-} from '../../tensor/ops/elementwise.js';
 import { zerosLike } from '../../tensor/ops/creation.js';
+import {
+  add,
+  cast,
+  cos,
+  div,
+  greater,
+  greaterEqual,
+  lessEqual,
+  log,
+  mul,
+  neg,
+  pow,
+  sign,
+  sin,
+  square,
+  sub,
+  where,
+} from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { GradTable } from '../rule.js';
 import { unbroadcast } from './util.js';
 
 type Saved = { x: Tensor; y: Tensor };
 /** Per unary op: what it needs (x and/or y) and dx given dy. null = not differentiable. */
-const UNARY: { [O in UnaryOp]: { x?: true; y?: true; dx: ((dy: Tensor, s: Saved) => Tensor) | 'zero' | null } } = {
+const UNARY: {
+  [O in UnaryOp]: { x?: true; y?: true; dx: ((dy: Tensor, s: Saved) => Tensor) | 'zero' | null };
+} = {
   neg: { dx: (dy) => neg(dy) },
   abs: { x: true, dx: (dy, { x }) => mul(dy, sign(x)) },
   exp: { y: true, dx: (dy, { y }) => mul(dy, y) },
@@ -76,7 +93,10 @@ export const elementwiseGrads: Pick<GradTable, 'unary' | 'binary' | 'where' | 'c
     },
   },
   binary: {
-    save: ({ op }) => ({ inputs: BINARY[op].grads && op !== 'add' && op !== 'sub' ? [0, 1] : [], output: !!BINARY[op].y }),
+    save: ({ op }) => ({
+      inputs: BINARY[op].grads && op !== 'add' && op !== 'sub' ? [0, 1] : [],
+      output: !!BINARY[op].y,
+    }),
     grad: (dy, { attrs, inputs, output, inputMeta }) => {
       const rule = BINARY[attrs.op].grads;
       if (rule === null || !isFloatDType(inputMeta[0].dtype)) return [null, null];
@@ -89,11 +109,17 @@ export const elementwiseGrads: Pick<GradTable, 'unary' | 'binary' | 'where' | 'c
     grad: (dy, { inputs, inputMeta }) => {
       if (!isFloatDType(inputMeta[1].dtype)) return [null, null, null];
       const c = inputs[0]!;
-      return [null, unbroadcast(where(c, dy, 0), inputMeta[1].shape), unbroadcast(where(c, 0, dy), inputMeta[2].shape)];
+      return [
+        null,
+        unbroadcast(where(c, dy, 0), inputMeta[1].shape),
+        unbroadcast(where(c, 0, dy), inputMeta[2].shape),
+      ];
     },
   },
   cast: {
     save: () => ({ inputs: [], output: false }),
-    grad: (dy, { inputMeta }) => [isFloatDType(inputMeta[0].dtype) && isFloatDType(dy.dtype) ? cast(dy, inputMeta[0].dtype) : null],
+    grad: (dy, { inputMeta }) => [
+      isFloatDType(inputMeta[0].dtype) && isFloatDType(dy.dtype) ? cast(dy, inputMeta[0].dtype) : null,
+    ],
   },
 };

@@ -7,7 +7,10 @@ import { unbroadcast } from './util.js';
 
 const none = () => ({ inputs: [] as number[], output: false });
 
-export const layoutGrads: Pick<GradTable, 'reshape' | 'transpose' | 'broadcastTo' | 'slice' | 'pad' | 'concat' | 'gather' | 'scatterAdd'> = {
+export const layoutGrads: Pick<
+  GradTable,
+  'reshape' | 'transpose' | 'broadcastTo' | 'slice' | 'pad' | 'concat' | 'gather' | 'scatterAdd'
+> = {
   reshape: { save: none, grad: (dy, { inputMeta }) => [reshape(dy, inputMeta[0].shape.slice())] },
   transpose: {
     save: none,
@@ -23,12 +26,21 @@ export const layoutGrads: Pick<GradTable, 'reshape' | 'transpose' | 'broadcastTo
   slice: {
     save: none,
     grad: (dy, { attrs: { begin, size }, inputMeta }) => [
-      pad(dy, inputMeta[0].shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number])),
+      pad(
+        dy,
+        inputMeta[0].shape.map((d, i) => [begin[i], d - begin[i] - size[i]] as [number, number]),
+      ),
     ],
   },
   pad: {
     save: none,
-    grad: (dy, { attrs: { paddings }, inputMeta }) => [slice(dy, paddings.map(([before]) => before), inputMeta[0].shape.slice())],
+    grad: (dy, { attrs: { paddings }, inputMeta }) => [
+      slice(
+        dy,
+        paddings.map(([before]) => before),
+        inputMeta[0].shape.slice(),
+      ),
+    ],
   },
   concat: {
     save: none,
@@ -44,7 +56,9 @@ export const layoutGrads: Pick<GradTable, 'reshape' | 'transpose' | 'broadcastTo
   gather: {
     save: () => ({ inputs: [1], output: false }),
     grad: (dy, { attrs: { axis }, inputs, inputMeta }) =>
-      isFloatDType(inputMeta[0].dtype) ? [scatterAdd(dy, inputs[1]!, axis, inputMeta[0].shape[axis]), null] : [null, null],
+      isFloatDType(inputMeta[0].dtype)
+        ? [scatterAdd(dy, inputs[1]!, axis, inputMeta[0].shape[axis]), null]
+        : [null, null],
   },
   scatterAdd: {
     save: () => ({ inputs: [1], output: false }),

@@ -2,8 +2,8 @@
 
 import { isFloatDType } from '../../dtype.js';
 import { cast, div, equal, mul, where } from '../../tensor/ops/elementwise.js';
-import { prod, sum } from '../../tensor/ops/reduction.js';
 import { broadcastTo, reshape } from '../../tensor/ops/layout.js';
+import { prod, sum } from '../../tensor/ops/reduction.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { GradTable } from '../rule.js';
 
@@ -29,7 +29,10 @@ function prodOfOthers(x: Tensor, y: Tensor, shape: readonly number[], axes: read
 
 export const reductionGrads: Pick<GradTable, 'reduce' | 'argReduce'> = {
   reduce: {
-    save: ({ op }) => ({ inputs: op === 'sum' || op === 'mean' ? [] : [0], output: op !== 'sum' && op !== 'mean' }),
+    save: ({ op }) => ({
+      inputs: op === 'sum' || op === 'mean' ? [] : [0],
+      output: op !== 'sum' && op !== 'mean',
+    }),
     grad: (dy, { attrs: { op, axes }, inputs, output, inputMeta }) => {
       const { shape, dtype } = inputMeta[0];
       if (!isFloatDType(dtype)) return [null];
@@ -38,7 +41,12 @@ export const reductionGrads: Pick<GradTable, 'reduce' | 'argReduce'> = {
         case 'sum':
           return [g];
         case 'mean':
-          return [div(g, axes.reduce((n, a) => n * shape[a], 1))];
+          return [
+            div(
+              g,
+              axes.reduce((n, a) => n * shape[a], 1),
+            ),
+          ];
         case 'prod':
           return [mul(g, prodOfOthers(inputs[0]!, output!, shape, axes))];
         case 'max':

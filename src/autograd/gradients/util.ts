@@ -1,7 +1,7 @@
 // Helpers shared by gradient rules.
 
-import { sum } from '../../tensor/ops/reduction.js';
 import { reshape } from '../../tensor/ops/layout.js';
+import { sum } from '../../tensor/ops/reduction.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 /** Sums a broadcast gradient back down to `shape` (the adjoint of broadcasting). */

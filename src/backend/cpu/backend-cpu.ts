@@ -146,7 +146,10 @@ function makeKernels(be: CpuBackend): KernelTable {
         const moved = new Float64Array(src.length);
         copyStrided(src, 0, t.strides, moved, 0, stridesOf(t.shape), t.shape);
         src = moved;
-        layout = reductionLayout(t.shape, axes.map((_, i) => kept.length + i))!;
+        layout = reductionLayout(
+          t.shape,
+          axes.map((_, i) => kept.length + i),
+        )!;
       }
       reduceOuterRInner(op, src, o, layout.outer, layout.r, layout.inner);
       return be.output(o, out);
@@ -201,7 +204,10 @@ function makeKernels(be: CpuBackend): KernelTable {
       const inner = sizeOf(x.shape.slice(axis + 1));
       const n = x.shape[axis];
       for (let k = 0; k < idx.length; k++) {
-        if (idx[k] < 0 || idx[k] >= n) throw new Error(`gather: index ${idx[k]} at position ${k} is out of range [0, ${n}) on axis ${axis}`);
+        if (idx[k] < 0 || idx[k] >= n)
+          throw new Error(
+            `gather: index ${idx[k]} at position ${k} is out of range [0, ${n}) on axis ${axis}`,
+          );
       }
       const o = allocStorage(out.dtype, sizeOf(out.shape));
       for (let a = 0; a < outer; a++) {
@@ -261,9 +267,12 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.output(c, out);
     },
     conv2d: ([x, w], { info }, out) => be.output(conv.conv2d(be.f32(x), be.f32(w), info), out),
-    conv2dBackpropInput: ([dy, w], { info }, out) => be.output(conv.conv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
-    conv2dBackpropFilter: ([x, dy], { info }, out) => be.output(conv.conv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
-    depthwiseConv2d: ([x, w], { info }, out) => be.output(depthwise.depthwiseConv2d(be.f32(x), be.f32(w), info), out),
+    conv2dBackpropInput: ([dy, w], { info }, out) =>
+      be.output(conv.conv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
+    conv2dBackpropFilter: ([x, dy], { info }, out) =>
+      be.output(conv.conv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
+    depthwiseConv2d: ([x, w], { info }, out) =>
+      be.output(depthwise.depthwiseConv2d(be.f32(x), be.f32(w), info), out),
     depthwiseConv2dBackpropInput: ([dy, w], { info }, out) =>
       be.output(depthwise.depthwiseConv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
     depthwiseConv2dBackpropFilter: ([x, dy], { info }, out) =>

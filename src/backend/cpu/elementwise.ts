@@ -52,7 +52,12 @@ export const INT_DIV_EXPR = 'Math.floor(a / b)';
 
 type NumArray = { [i: number]: number; length: number };
 /** out[i] = expr(inputs broadcast to outShape at i). `strides[k]` are input k's strides in output dims (0 = broadcast). */
-export type ElementwiseLoop = (inputs: NumArray[], out: NumArray, outShape: readonly number[], strides: number[][]) => void;
+export type ElementwiseLoop = (
+  inputs: NumArray[],
+  out: NumArray,
+  outShape: readonly number[],
+  strides: number[][],
+) => void;
 
 const VARS = ['a', 'b', 'c'];
 const cache = new Map<string, ElementwiseLoop>();
@@ -63,7 +68,8 @@ export function elementwiseLoop(arity: number, expr: string): ElementwiseLoop {
   let fn = cache.get(key);
   if (fn) return fn;
   const v = VARS.slice(0, arity);
-  const loads = (idx: (k: number) => string) => v.map((name, k) => `const ${name} = X${k}[${idx(k)}];`).join(' ');
+  const loads = (idx: (k: number) => string) =>
+    v.map((name, k) => `const ${name} = X${k}[${idx(k)}];`).join(' ');
   const body = `
     const n = out.length;
     ${v.map((_, k) => `const X${k} = inputs[${k}];`).join('\n')}

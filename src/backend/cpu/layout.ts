@@ -59,7 +59,10 @@ export function copyStrided(
 }
 
 /** The output shape of a transpose and the input strides that read it in output order. */
-export function transposeStrides(shape: readonly number[], perm: readonly number[]): { shape: number[]; strides: number[] } {
+export function transposeStrides(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; strides: number[] } {
   const inStrides = stridesOf(shape);
   return { shape: perm.map((p) => shape[p]), strides: perm.map((p) => inStrides[p]) };
 }

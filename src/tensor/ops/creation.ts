@@ -10,7 +10,8 @@ import { check, checkDtypeName, checkShape, fail, flatten, inferDtype, type Tens
 /** tf.tensor(values, shape?, dtype?): values are nested arrays, a flat array with `shape`, or a typed array. */
 export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Tensor {
   const op = 'tensor';
-  if (values instanceof Object && 'shape' in values && 'dtype' in values) fail(op, 'values is already a Tensor; use clone() or cast()');
+  if (values instanceof Object && 'shape' in values && 'dtype' in values)
+    fail(op, 'values is already a Tensor; use clone() or cast()');
   const d = dtype === undefined ? inferDtype(values) : checkDtypeName(dtype, op);
   const { flat, shape: inferred } = flatten(values, op, 'values');
   let s = inferred;
@@ -24,7 +25,11 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
 }
 
 export function scalar(value: number | boolean, dtype?: DType): Tensor {
-  check(typeof value === 'number' || typeof value === 'boolean', 'scalar', () => `value must be a number or boolean, got ${typeof value}`);
+  check(
+    typeof value === 'number' || typeof value === 'boolean',
+    'scalar',
+    () => `value must be a number or boolean, got ${typeof value}`,
+  );
   return tensor(value, [], dtype);
 }
 
@@ -72,11 +77,18 @@ export function onesLike(x: Tensor): Tensor {
 
 /** Numbers from start (inclusive) to stop (exclusive) by step. */
 export function range(start: number, stop: number, step = 1, dtype: DType = 'float32'): Tensor {
+  const d = checkDtypeName(dtype, 'range');
+  check(d !== 'bool', 'range', () => 'dtype must be numeric, got bool');
+  check(
+    [start, stop, step].every(Number.isFinite),
+    'range',
+    () => `start, stop and step must be finite, got ${start}, ${stop}, ${step}`,
+  );
   check(step !== 0, 'range', () => 'step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const v = new Array<number>(n);
   for (let i = 0; i < n; i++) v[i] = start + i * step;
-  return ENGINE.makeTensor(fromNumbers(dtype, v), [n], dtype);
+  return ENGINE.makeTensor(fromNumbers(d, v), [n], d);
 }
 
 function randomFloats(op: string, shape: number[], dtype: DType, gen: () => number): Tensor {
@@ -89,14 +101,30 @@ function randomFloats(op: string, shape: number[], dtype: DType, gen: () => numb
   return ENGINE.makeTensor(fromNumbers(d, v), s, d);
 }
 
-export function randomNormal(shape: number[], mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
-  check(Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0, 'randomNormal', () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`);
+export function randomNormal(
+  shape: number[],
+  mean = 0,
+  stdDev = 1,
+  dtype: DType = 'float32',
+  seed?: number,
+): Tensor {
+  check(
+    Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0,
+    'randomNormal',
+    () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`,
+  );
   const r = new Random(seed);
   return randomFloats('randomNormal', shape, dtype, () => mean + stdDev * r.normal());
 }
 
 /** Normal values re-drawn until within two standard deviations (Keras' truncated normal). */
-export function truncatedNormal(shape: number[], mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
+export function truncatedNormal(
+  shape: number[],
+  mean = 0,
+  stdDev = 1,
+  dtype: DType = 'float32',
+  seed?: number,
+): Tensor {
   const r = new Random(seed);
   return randomFloats('truncatedNormal', shape, dtype, () => {
     for (;;) {
@@ -106,8 +134,18 @@ export function truncatedNormal(shape: number[], mean = 0, stdDev = 1, dtype: DT
   });
 }
 
-export function randomUniform(shape: number[], minval = 0, maxval = 1, dtype: DType = 'float32', seed?: number): Tensor {
-  check(Number.isFinite(minval) && Number.isFinite(maxval) && maxval >= minval, 'randomUniform', () => `need finite minval <= maxval, got ${minval}, ${maxval}`);
+export function randomUniform(
+  shape: number[],
+  minval = 0,
+  maxval = 1,
+  dtype: DType = 'float32',
+  seed?: number,
+): Tensor {
+  check(
+    Number.isFinite(minval) && Number.isFinite(maxval) && maxval >= minval,
+    'randomUniform',
+    () => `need finite minval <= maxval, got ${minval}, ${maxval}`,
+  );
   const r = new Random(seed);
   const int = dtype === 'int32';
   return randomFloats('randomUniform', shape, dtype, () => {
@@ -122,7 +160,11 @@ let nextVariableId = 0;
 export function variable(initialValue: Tensor, trainable = true, name?: string, dtype?: DType): Variable {
   const d = dtype === undefined ? initialValue.dtype : checkDtypeName(dtype, 'variable');
   check(!initialValue.isDisposed, 'variable', () => 'initialValue is disposed');
-  check(d === initialValue.dtype, 'variable', () => `initialValue is ${initialValue.dtype}; cast it to ${d} first`);
+  check(
+    d === initialValue.dtype,
+    'variable',
+    () => `initialValue is ${initialValue.dtype}; cast it to ${d} first`,
+  );
   const copy = ENGINE.makeTensor(ENGINE.readSync(initialValue).slice(), initialValue.shape.slice(), d);
   const v = ENGINE.makeVariable(copy, name ?? `variable${nextVariableId++}`, trainable, d);
   copy.dispose();

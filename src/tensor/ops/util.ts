@@ -24,8 +24,10 @@ export function describe(t: Tensor): string {
 /** Flattens nested arrays, checking they are rectangular; returns values and inferred shape. */
 export function flatten(values: unknown, op: string, arg: string): { flat: number[]; shape: number[] } {
   if (typeof values === 'number' || typeof values === 'boolean') return { flat: [Number(values)], shape: [] };
-  if (ArrayBuffer.isView(values)) return { flat: Array.from(values as Float32Array), shape: [(values as Float32Array).length] };
-  if (!Array.isArray(values)) fail(op, `argument '${arg}' must be a tensor, number or array, got ${typeof values}`);
+  if (ArrayBuffer.isView(values))
+    return { flat: Array.from(values as Float32Array), shape: [(values as Float32Array).length] };
+  if (!Array.isArray(values))
+    fail(op, `argument '${arg}' must be a tensor, number or array, got ${typeof values}`);
   const shape: number[] = [];
   let level: unknown = values;
   while (Array.isArray(level) || ArrayBuffer.isView(level)) {
@@ -36,7 +38,8 @@ export function flatten(values: unknown, op: string, arg: string): { flat: numbe
   const flat: number[] = [];
   const walk = (v: unknown, dim: number, path: string) => {
     if (dim === shape.length) {
-      if (typeof v !== 'number' && typeof v !== 'boolean') fail(op, `argument '${arg}' has a non-numeric element at ${path}: ${String(v)}`);
+      if (typeof v !== 'number' && typeof v !== 'boolean')
+        fail(op, `argument '${arg}' has a non-numeric element at ${path}: ${String(v)}`);
       flat.push(Number(v));
       return;
     }
@@ -72,12 +75,17 @@ export function convert(x: TensorLike, arg: string, op: string, dtypeHint?: DTyp
 }
 
 export function checkDtypeName(dtype: unknown, op: string): DType {
-  if (!isDType(dtype)) fail(op, `unknown dtype '${String(dtype)}'; expected one of float32, float16, bfloat16, int32, bool`);
+  if (!isDType(dtype))
+    fail(op, `unknown dtype '${String(dtype)}'; expected one of float32, float16, bfloat16, int32, bool`);
   return dtype;
 }
 
 export function requireFloat(t: Tensor, arg: string, op: string): void {
-  check(isFloatDType(t.dtype), op, () => `argument '${arg}' must be a float tensor (float32, float16 or bfloat16), got ${t.dtype}`);
+  check(
+    isFloatDType(t.dtype),
+    op,
+    () => `argument '${arg}' must be a float tensor (float32, float16 or bfloat16), got ${t.dtype}`,
+  );
 }
 
 /**
@@ -89,7 +97,10 @@ export function commonDtype(a: Tensor, b: Tensor, op: string, names = ['a', 'b']
   const fa = isFloatDType(a.dtype);
   const fb = isFloatDType(b.dtype);
   if (fa && fb)
-    fail(op, `argument '${names[0]}' is ${a.dtype} but '${names[1]}' is ${b.dtype}: mixing float dtypes is not allowed, cast one explicitly`);
+    fail(
+      op,
+      `argument '${names[0]}' is ${a.dtype} but '${names[1]}' is ${b.dtype}: mixing float dtypes is not allowed, cast one explicitly`,
+    );
   if (fa) return a.dtype;
   if (fb) return b.dtype;
   return 'int32';
@@ -133,7 +144,11 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op: 
   for (let i = 0; i < r; i++) {
     const da = a[a.length - r + i] ?? 1;
     const db = b[b.length - r + i] ?? 1;
-    check(da === db || da === 1 || db === 1, op, () => `shapes [${a}] and [${b}] cannot be broadcast together`);
+    check(
+      da === db || da === 1 || db === 1,
+      op,
+      () => `shapes [${a}] and [${b}] cannot be broadcast together`,
+    );
     out[i] = da === 1 ? db : da;
   }
   return out;
@@ -146,4 +161,20 @@ export function checkShape(shape: readonly number[], op: string, arg = 'shape'):
     () => `${arg} must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
   );
   return shape.slice();
+}
+
+/**
+ * Runs an op's body in its own scope, as tfjs' op wrapper does: intermediate tensors and tensors
+ * converted from arrays are freed even outside tidy(); the result (a tensor, or tensors in an
+ * array/object) survives into the caller's scope. The tape keeps its own handles, so gradients still work.
+ */
+export function scoped<T>(fn: () => T): T {
+  ENGINE.startScope();
+  let out: T | undefined;
+  try {
+    out = fn();
+    return out;
+  } finally {
+    ENGINE.endScope(out);
+  }
 }
