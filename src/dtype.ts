@@ -182,7 +182,8 @@ export function fromNumbers(dtype: DType, values: ArrayLike<number>, out?: Stora
     }
     case 'bool': {
       const o = (out as Uint8Array) ?? new Uint8Array(values.length);
-      for (let i = 0; i < values.length; i++) o[i] = values[i] ? 1 : 0;
+      // NaN is true, as in tfjs and C (it is not zero)
+      for (let i = 0; i < values.length; i++) o[i] = values[i] !== 0 ? 1 : 0;
       return o;
     }
     default:

@@ -23,3 +23,5 @@ export { regularizers, Regularizer } from './nn/regularizers.js';
 export * as mixedPrecision from './mixed/index.js';
 export { callbacks } from './nn/training/builtin-callbacks.js';
 export { Callback, History, type Logs } from './nn/training/callbacks.js';
+export * as io from './nn/io/index.js';
+export { loadLayersModel, loadKerasWeights } from './nn/io/index.js';

@@ -9,7 +9,7 @@ import { Layer, type LayerArgs, type LayerInput } from '../layer.js';
 import { getRegularizer } from '../regularizers.js';
 import type { Shape } from '../symbolic.js';
 import { type ActivationName, getActivation } from './activations.js';
-import { type RegularizerId, singleInput } from './core.js';
+import { type RegularizerId, regularizerJson, singleInput } from './core.js';
 
 export type Pair = number | [number, number];
 const pair = (v: Pair | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -95,6 +95,7 @@ abstract class ConvBase extends Layer {
       dilation_rate: this.dilationRate,
       activation: this.activation.name,
       use_bias: this.useBias,
+      bias_regularizer: regularizerJson(this.baseArgs.biasRegularizer, `${this.className} '${this.name}'`),
     };
   }
 }
@@ -130,7 +131,7 @@ export class Conv2D extends ConvBase {
     return this.finish(conv2d(x, this.read(this.kernel!), this.strides, this.padding, 'NHWC', this.dilationRate));
   }
   override getConfig() {
-    return { ...super.getConfig(), filters: this.filters };
+    return { ...super.getConfig(), filters: this.filters, kernel_regularizer: regularizerJson(this.args.kernelRegularizer, `Conv2D '${this.name}'`) };
   }
 }
 
@@ -167,7 +168,11 @@ export class DepthwiseConv2D extends ConvBase {
     return this.finish(depthwiseConv2d(x, this.read(this.kernel!), this.strides, this.padding, 'NHWC', this.dilationRate));
   }
   override getConfig() {
-    return { ...super.getConfig(), depth_multiplier: this.depthMultiplier };
+    return {
+      ...super.getConfig(),
+      depth_multiplier: this.depthMultiplier,
+      depthwise_regularizer: regularizerJson(this.args.depthwiseRegularizer, `DepthwiseConv2D '${this.name}'`),
+    };
   }
 }
 

@@ -11,6 +11,12 @@ import { type ActivationName, getActivation } from './activations.js';
 
 export type RegularizerId = Regularizer | 'l1' | 'l2' | 'l1l2' | null;
 
+/** A regularizer argument as Keras/tfjs write it in a layer config: { class_name: 'L1L2', config } or null. */
+export function regularizerJson(id: RegularizerId | undefined, where: string): { class_name: string; config: Record<string, number> } | null {
+  const r = getRegularizer(id, where);
+  return r ? { class_name: r.className, config: r.getConfig() } : null;
+}
+
 export function singleInput(x: LayerInput, where: string): Tensor {
   if (Array.isArray(x)) {
     if (x.length !== 1) throw new Error(`${where}: expects one input, got ${x.length}`);
@@ -86,6 +92,8 @@ export class Dense extends Layer {
       units: this.units,
       activation: this.activation.name,
       use_bias: this.useBias,
+      kernel_regularizer: regularizerJson(this.args.kernelRegularizer, `Dense '${this.name}'`),
+      bias_regularizer: regularizerJson(this.args.biasRegularizer, `Dense '${this.name}'`),
     };
   }
 }

@@ -10,7 +10,7 @@ import type { Initializer, InitializerIdentifier } from '../initializers.js';
 import { type CallArgs, Layer, type LayerArgs, type LayerInput } from '../layer.js';
 import { getRegularizer } from '../regularizers.js';
 import type { Shape } from '../symbolic.js';
-import { type RegularizerId, singleInput } from './core.js';
+import { type RegularizerId, regularizerJson, singleInput } from './core.js';
 
 export interface BatchNormalizationArgs extends LayerArgs {
   axis?: number;
@@ -109,6 +109,16 @@ export class BatchNormalization extends Layer {
   }
 
   override getConfig() {
-    return { ...super.getConfig(), axis: this.axis, momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
+    const where = `BatchNormalization '${this.name}'`;
+    return {
+      ...super.getConfig(),
+      axis: this.axis,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+      beta_regularizer: regularizerJson(this.args.betaRegularizer, where),
+      gamma_regularizer: regularizerJson(this.args.gammaRegularizer, where),
+    };
   }
 }
