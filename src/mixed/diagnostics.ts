@@ -10,6 +10,7 @@ import type { Layer } from '../nn/layer.js';
 import { Functional } from '../nn/models/functional.js';
 import { Callback } from '../nn/training/callbacks.js';
 import type { Compiled } from '../nn/training/compiled.js';
+import { forward } from '../nn/training/loop.js';
 import { LossScaleOptimizer } from './loss-scale-optimizer.js';
 
 /** float16's smallest subnormal is 2^-24; anything at or below half of it rounds to zero. */
@@ -62,6 +63,8 @@ export interface PrecisionReport {
   layers: LayerPrecision[];
   lossScale: number | null;
   skippedSteps: number | null;
+  /** compile({ autoMixedPrecision }): its dtype and how many times each op was cast so far */
+  autoMixedPrecision: { dtype: string; castOps: Record<string, number> } | null;
   /** measured on one forward+backward of the given batch (no update) */
   step?: {
     peakBytes: number;
@@ -100,6 +103,7 @@ export function precisionReport(model: ReportModel, x?: Tensor | Tensor[], y?: T
     layers: layerPrecision(model),
     lossScale: lso ? lso.lossScale : null,
     skippedSteps: lso ? lso.skippedSteps : null,
+    autoMixedPrecision: model.compiled?.autocast ? { dtype: model.compiled.autocast.dtype, castOps: { ...model.compiled.autocast.counts } } : null,
   };
   if (x === undefined || y === undefined) return report;
   if (!model.compiled) throw new Error(`precisionReport: model '${model.name}' must be compiled to measure a step (it needs the loss)`);
@@ -109,7 +113,8 @@ export function precisionReport(model: ReportModel, x?: Tensor | Tensor[], y?: T
   const saved = frozen.map((v) => v.clone());
   ENGINE.resetPeak();
   const before = ENGINE.memory();
-  const { value, grads } = variableGrads(() => tidy(() => loss(y, model.apply(x, { training: true }) as Tensor)), model.trainableWeights);
+  const c = model.compiled;
+  const { value, grads } = variableGrads(() => tidy(() => loss(y, forward(c, () => model.apply(x, { training: true }) as Tensor))), model.trainableWeights);
   const after = ENGINE.memory();
   const underflow = gradientUnderflow(Object.values(grads));
   dispose([value, ...Object.values(grads)]);

@@ -3,7 +3,7 @@
 import type { Backend, TensorInfo } from '../backend/backend.js';
 import type { Primitive, PrimitiveAttrs } from '../backend/primitives.js';
 import type { DType, Storage } from '../dtype.js';
-import { BYTES_PER_ELEMENT, is16Bit } from '../dtype.js';
+import { BYTES_PER_ELEMENT, is16Bit, isFloatDType } from '../dtype.js';
 import type { DataRef } from './tensor.js';
 import { Tensor, Variable, sizeOf } from './tensor.js';
 
@@ -42,6 +42,16 @@ export interface MemoryInfo {
   peakBytesAsFloat32: number;
 }
 
+/**
+ * Automatic mixed precision at dispatch (like torch.autocast): for each primitive, the float dtype
+ * its inputs and output should have (null: leave them), and a tally of what was cast.
+ */
+export interface AutocastHook {
+  readonly dtype: 'float16' | 'bfloat16';
+  target(prim: Primitive, attrs: unknown, inputs: readonly Tensor[]): DType | null;
+  record(prim: Primitive, attrs: unknown): void;
+}
+
 /** Hook the JIT uses to observe primitives as they run. */
 export interface RunObserver {
   onRun(prim: Primitive, inputs: readonly Tensor[], attrs: unknown, output: Tensor): void;
@@ -55,6 +65,8 @@ class Engine {
   private tapes: Tape[] = [];
   private liveTensors = 0;
   private variables = new Map<string, Variable>();
+  /** set while an autocast region runs (see src/mixed/autocast.ts) */
+  autocast: AutocastHook | null = null;
   /** live bytes and their peak counting 16-bit tensors at float32 size (for precision reports) */
   private f32Bytes = 0;
   private f32Peak = 0;
@@ -186,6 +198,23 @@ class Engine {
 
   /** Runs one primitive whose output shape/dtype the op layer has already validated. */
   run<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], shape: number[], dtype: DType): Tensor {
+    const ac = this.autocast;
+    if (ac && prim !== 'cast') {
+      const target = ac.target(prim, attrs as never, inputs);
+      if (target) {
+        let changed = false;
+        inputs = inputs.map((t) => {
+          if (!isFloatDType(t.dtype) || t.dtype === target) return t;
+          changed = true;
+          return this.run('cast', [t], { dtype: target }, t.shape.slice(), target);
+        });
+        if (isFloatDType(dtype) && dtype !== target) {
+          dtype = target;
+          changed = true;
+        }
+        if (changed) ac.record(prim, attrs as never);
+      }
+    }
     const b = this.backend;
     const infos = inputs.map((t) => this.info(t, prim));
     const dataId = b.kernels[prim](infos, attrs, { shape, dtype });

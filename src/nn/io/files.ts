@@ -15,7 +15,10 @@ export function toPath(urlOrPath: string, where: string): string {
     return rest.startsWith('/') ? fileURLToPath(`file://${rest}`) : decodeURIComponent(rest);
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(urlOrPath);
-  if (scheme) throw new Error(`${where}: only 'file://' URLs and plain paths are supported here, got '${scheme[1]}://'`);
+  if (scheme)
+    throw new Error(
+      `${where}: only 'file://' URLs and plain paths are supported here, got '${scheme[1]}://'`,
+    );
   return urlOrPath;
 }
 
@@ -48,7 +51,10 @@ export function parseJson(text: string, path: string, where: string): unknown {
  * Writes several files so that each one appears whole or not at all: every file goes to a
  * temporary name first and is renamed once all of them are written.
  */
-export async function writeFilesAtomically(files: { path: string; data: Uint8Array | string }[], where: string): Promise<void> {
+export async function writeFilesAtomically(
+  files: { path: string; data: Uint8Array | string }[],
+  where: string,
+): Promise<void> {
   const tmp = files.map((f) => ({ ...f, tmp: `${f.path}.tmp-${process.pid}-${Date.now()}` }));
   try {
     for (const f of tmp) {
@@ -58,6 +64,8 @@ export async function writeFilesAtomically(files: { path: string; data: Uint8Arr
     for (const f of tmp) await rename(f.tmp, f.path);
   } catch (e) {
     await Promise.all(tmp.map((f) => rm(f.tmp, { force: true })));
-    throw new Error(`${where}: cannot write '${files.map((f) => f.path).join("', '")}': ${(e as Error).message}`);
+    throw new Error(
+      `${where}: cannot write '${files.map((f) => f.path).join("', '")}': ${(e as Error).message}`,
+    );
   }
 }

@@ -12,7 +12,7 @@ import { type PrecisionReport, precisionReport } from '../../mixed/diagnostics.j
 import type { History, Logs } from '../training/callbacks.js';
 import { type CompileArgs, type Compiled, resolveCompile } from '../training/compiled.js';
 import {
-  type BatchSource, evaluateArrays, evaluateSource, type FitArgs, type FitDatasetArgs, fitArrays, fitSource, type Inputs, trainOnBatch,
+  type BatchSource, evaluateArrays, forward, evaluateSource, type FitArgs, type FitDatasetArgs, fitArrays, fitSource, type Inputs, trainOnBatch,
 } from '../training/loop.js';
 import { Functional, type FunctionalArgs } from './functional.js';
 import { summaryLines } from './summary.js';
@@ -39,7 +39,8 @@ export class LayersModel extends Functional {
   compile(args: CompileArgs): void {
     const out = this.outputs[0]?.shape;
     const compiled = resolveCompile(args, out ? (out[out.length - 1] ?? null) : null);
-    if (this.usesMixedFloat16() && !(compiled.optimizer instanceof LossScaleOptimizer)) {
+    const float16 = this.usesMixedFloat16() || compiled.autocast?.dtype === 'float16';
+    if (float16 && !(compiled.optimizer instanceof LossScaleOptimizer)) {
       compiled.optimizer = new LossScaleOptimizer(compiled.optimizer);
     }
     this.compiled = compiled;
@@ -95,7 +96,8 @@ export class LayersModel extends Functional {
         for (let b = 0; b < n; b += batchSize) {
           const size = Math.min(batchSize, n - b);
           const bx = xs.map((t) => (size === n ? t : slice(t, [b, ...new Array(t.rank - 1).fill(0)], [size, ...t.shape.slice(1)])));
-          const out = this.apply(Array.isArray(x) ? bx : bx[0], { training: false });
+          const run = () => this.apply(Array.isArray(x) ? bx : bx[0], { training: false });
+          const out = this.compiled ? forward(this.compiled, run) : run();
           parts.push(Array.isArray(out) ? out : [out]);
         }
         const joined = parts[0].map((_, i) => (parts.length === 1 ? parts[0][i] : concat(parts.map((p) => p[i]), 0)));

@@ -1,4 +1,5 @@
 // What compile() fixes: the optimizer, the loss and the metrics, resolved from names.
+import { AutocastPolicy } from '../../mixed/autocast.js';
 import { getOptimizer } from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { getLoss, type LossFn } from './losses.js';
@@ -10,6 +11,11 @@ export interface CompileArgs {
   metrics?: (string | MetricFn)[];
   /** trace and compile the train step (the JIT issue gives this meaning; accepted now) */
   jitCompile?: boolean;
+  /**
+   * Automatic mixed precision for a float32 model: matMul/conv run in this dtype, softmax/log/exp
+   * and reductions in float32 (src/mixed/autocast.ts); 'float16' also adds loss scaling.
+   */
+  autoMixedPrecision?: 'float16' | 'bfloat16' | null;
 }
 
 export interface Compiled {
@@ -17,6 +23,8 @@ export interface Compiled {
   loss: { name: string; fn: LossFn };
   metrics: { name: string; fn: MetricFn }[];
   jitCompile: boolean;
+  /** the autocast policy of autoMixedPrecision (its `counts` say what was cast) */
+  autocast: AutocastPolicy | null;
 }
 
 export function resolveCompile(args: CompileArgs, outputUnits: number | null): Compiled {
@@ -31,5 +39,9 @@ export function resolveCompile(args: CompileArgs, outputUnits: number | null): C
   }
   const loss = getLoss(args.loss);
   const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss.name, outputUnits));
-  return { optimizer, loss, metrics, jitCompile: args.jitCompile ?? false };
+  const amp = args.autoMixedPrecision ?? null;
+  if (amp !== null && amp !== 'float16' && amp !== 'bfloat16') {
+    throw new Error(`compile: autoMixedPrecision must be 'float16', 'bfloat16' or null, got '${String(amp)}'`);
+  }
+  return { optimizer, loss, metrics, jitCompile: args.jitCompile ?? false, autocast: amp ? new AutocastPolicy(amp) : null };
 }

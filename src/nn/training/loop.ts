@@ -11,6 +11,7 @@ import type { CallArgs } from '../layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { type Callback, type CallbackHooks, CallbackList, type CallbackModel, History, type Logs } from './callbacks.js';
 import type { Compiled } from './compiled.js';
+import { autocast } from '../../mixed/autocast.js';
 import { ProgbarLogger } from './progress.js';
 
 /** The model surface the loops need (LayersModel implements it). */
@@ -77,6 +78,11 @@ class Averages {
   }
 }
 
+/** The model's forward pass, under automatic mixed precision when compile asked for it. */
+export function forward<T>(c: Compiled, fn: () => T): T {
+  return c.autocast ? autocast(c.autocast, fn) : fn();
+}
+
 /** Loss (with regularization) and metrics of predictions, as float32 scalars. */
 function lossAndMetrics(model: TrainableModel, c: Compiled, y: Tensor, pred: Tensor, withRegularization: boolean): { loss: Tensor; metrics: Tensor[] } {
   let loss = c.loss.fn(y, pred);
@@ -94,7 +100,7 @@ export function trainOnBatch(model: TrainableModel, x: Inputs, y: Tensor): Logs 
     if (vars.length === 0) throw new Error(`fit: model '${model.name}' has no trainable weights`);
     const loss = (c.optimizer as Optimizer).minimize(
       () => {
-        const pred = model.apply(x, { training: true }) as Tensor;
+        const pred = forward(c, () => model.apply(x, { training: true }) as Tensor);
         const r = lossAndMetrics(model, c, y, pred, true);
         // metrics don't need gradients; keep them past minimize's scope
         metricTensors = r.metrics.map((m) => keep(m));
@@ -116,7 +122,7 @@ function evaluateBatch(model: TrainableModel, x: Inputs, y: Tensor): Logs {
   const c = requireCompiled(model, 'evaluate');
   return ENGINE.noGrad(() =>
     tidy(() => {
-      const pred = model.apply(x, { training: false }) as Tensor;
+      const pred = forward(c, () => model.apply(x, { training: false }) as Tensor);
       const r = lossAndMetrics(model, c, y, pred, false);
       const logs: Logs = { loss: r.loss.dataSync()[0] };
       c.metrics.forEach((m, i) => {

@@ -1,6 +1,6 @@
 // Shape and data-movement ops: reshape, transpose, slice, pad, concat, stack, tile, gather, oneHot, ...
 
-import type { DType } from '../../dtype.js';
+import { type DType, isFloatDType } from '../../dtype.js';
 import { ENGINE } from '../engine.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { fill, range } from './creation.js';
@@ -164,7 +164,12 @@ export function pad(x: TensorLike, paddings: [number, number][], constantValue =
 export function concat(tensors: TensorLike[], axis = 0): Tensor {
   return scoped(() => {
     check(Array.isArray(tensors) && tensors.length > 0, 'concat', () => 'needs a non-empty list of tensors');
-    const ts = tensors.map((x, i) => convert(x, `tensors[${i}]`, 'concat'));
+    let ts = tensors.map((x, i) => convert(x, `tensors[${i}]`, 'concat'));
+    // under automatic mixed precision, mixed float inputs meet in the 16-bit dtype
+    const ac = ENGINE.autocast;
+    if (ac && ts.some((t) => isFloatDType(t.dtype) && t.dtype !== ts[0].dtype) && ts.every((t) => isFloatDType(t.dtype))) {
+      ts = ts.map((t) => (t.dtype === ac.dtype ? t : cast(t, ac.dtype)));
+    }
     const first = ts[0];
     const a = normAxis(axis, first.rank, 'concat');
     ts.forEach((t, i) => {

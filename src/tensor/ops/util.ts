@@ -96,6 +96,8 @@ export function commonDtype(a: Tensor, b: Tensor, op: string, names = ['a', 'b']
   if (a.dtype === b.dtype) return a.dtype;
   const fa = isFloatDType(a.dtype);
   const fb = isFloatDType(b.dtype);
+  // under automatic mixed precision, mixed floats meet in the 16-bit dtype (TF AMP's infer list)
+  if (fa && fb && ENGINE.autocast) return ENGINE.autocast.dtype;
   if (fa && fb)
     fail(
       op,
