@@ -25,3 +25,4 @@ export { callbacks } from './nn/training/builtin-callbacks.js';
 export { Callback, History, type Logs } from './nn/training/callbacks.js';
 export * as io from './nn/io/index.js';
 export { loadLayersModel, loadKerasWeights } from './nn/io/index.js';
+export { applications } from './applications/index.js';

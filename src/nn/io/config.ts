@@ -67,18 +67,23 @@ function initializerFromJson(v: Json, where: string): Initializer | undefined {
   }
 }
 
+/** 'l2', or { class_name: 'L1L2' | 'L1' | 'L2', config: { l1, l2 } } (missing values take Keras' defaults). */
 function regularizerFromJson(v: Json, where: string): Regularizer {
-  if (typeof v === 'string' && (v === 'l1' || v === 'l2' || v === 'l1l2'))
-    return v === 'l1'
-      ? new Regularizer(0.01, 0)
-      : v === 'l2'
-        ? new Regularizer(0, 0.01)
-        : new Regularizer(0.01, 0.01);
-  if (isObject(v) && typeof v.class_name === 'string' && ['L1L2', 'L1', 'L2'].includes(v.class_name)) {
-    const c = isObject(v.config) ? v.config : {};
-    const num = (x: Json | undefined) => (typeof x === 'number' ? x : 0);
-    return new Regularizer(num(c.l1), num(c.l2));
-  }
+  const cls =
+    typeof v === 'string'
+      ? v.toUpperCase()
+      : isObject(v) && typeof v.class_name === 'string'
+        ? v.class_name
+        : '';
+  const c = isObject(v) && isObject(v.config) ? v.config : {};
+  const num = (x: Json | undefined, dflt: number) => (typeof x === 'number' ? x : dflt);
+  if (cls === 'L1') return new Regularizer(num(c.l1, 0.01), 0);
+  if (cls === 'L2') return new Regularizer(0, num(c.l2, 0.01));
+  if (cls === 'L1L2')
+    return new Regularizer(
+      num(c.l1, typeof v === 'string' ? 0.01 : 0),
+      num(c.l2, typeof v === 'string' ? 0.01 : 0),
+    );
   throw new Error(`${where}: unsupported regularizer ${JSON.stringify(v)}; Keel has L1L2, L1 and L2`);
 }
 

@@ -7,6 +7,7 @@
 import { open } from 'node:fs/promises';
 import type H5Wasm from 'h5wasm';
 import type { Dataset, Group } from 'h5wasm';
+import type { Variable } from '../../tensor/tensor.js';
 import type { Layer } from '../layer.js';
 import { Functional } from '../models/functional.js';
 import { toPath } from './files.js';
@@ -116,6 +117,24 @@ function weightUnits(model: Layer, inFile: (name: string) => boolean): Layer[] {
   return out;
 }
 
+/**
+ * The layer's variables in the file's order when every file name ('conv1_conv/kernel:0', or
+ * 'outer/conv1_conv/kernel:0') names a distinct weight of the layer; otherwise null, and Keras'
+ * positional order applies (trainable weights first, as `layer.weights`).
+ */
+function matchByName(names: string[], layer: Layer): Variable[] | null {
+  const own = layer.allWeights;
+  if (names.length !== own.length) return null;
+  const out: Variable[] = [];
+  for (const n of names) {
+    const base = n.replace(/:\d+$/, '');
+    const hits = own.filter((w) => w.originalName === base || base.endsWith(`/${w.originalName}`));
+    if (hits.length !== 1 || out.includes(hits[0].variable)) return null;
+    out.push(hits[0].variable);
+  }
+  return out;
+}
+
 /** Reads one layer's group: the pending values, or why the layer does not fit the file. */
 function readLayer(
   h5: H5,
@@ -124,7 +143,7 @@ function readLayer(
   file: string,
 ): { pending: PendingValue[] } | { mismatch: string } {
   const names = stringsAttr(g, 'weight_names') ?? [];
-  const vars = layer.weights;
+  const vars = matchByName(names, layer) ?? layer.weights;
   if (names.length !== vars.length) {
     return {
       mismatch: `layer '${layer.name}' has ${vars.length} weight(s) but '${file}' has ${names.length} for it (${names.join(', ') || 'none'})`,

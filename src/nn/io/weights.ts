@@ -2,7 +2,7 @@
 // stored values to a variable's dtype, and assigning a whole set only after every check passed.
 import { type DType, fromNumbers, type Storage, toFloat32 } from '../../dtype.js';
 import { ENGINE } from '../../tensor/engine.js';
-import { sizeOf, type Variable } from '../../tensor/tensor.js';
+import type { Variable } from '../../tensor/tensor.js';
 import type { Layer } from '../layer.js';
 
 export interface NamedWeight {
@@ -60,7 +60,6 @@ export function checkShape(
       `${where}: layer '${layerOf(name)}' weight '${name}' has shape ${fmtShape(variable.shape)} in the model but ${fmtShape(shape)} in ${source}`,
     );
   }
-  if (sizeOf([...shape]) !== variable.size) throw new Error(`${where}: weight '${name}': size mismatch`);
 }
 
 /** Converts values to a variable's dtype (float16/bfloat16 round to nearest even; float->int truncates). */
