@@ -26,3 +26,4 @@ export { Callback, History, type Logs } from './nn/training/callbacks.js';
 export * as io from './nn/io/index.js';
 export { loadLayersModel, loadKerasWeights } from './nn/io/index.js';
 export { applications } from './applications/index.js';
+export { jit, type JitStats } from './jit/index.js';

@@ -52,4 +52,11 @@ export interface Backend {
   disposeData(dataId: DataId): void;
   memory(): BackendMemory;
   resetPeak(): void;
+  /**
+   * A deferring backend (the JIT's tracer) runs over another backend: it accepts that backend's
+   * buffers as inputs and, once its work is done, hands its buffers over to it (see Engine.region).
+   */
+  readonly target?: Backend;
+  /** After a deferred region: the target backend's buffer for one of this backend's data ids. */
+  settle?(dataId: DataId): DataId;
 }

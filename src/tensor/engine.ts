@@ -146,7 +146,46 @@ class Engine {
     const asF32 = is16Bit(dtype) ? bytes * 2 : bytes;
     this.f32Bytes += asF32;
     if (this.f32Bytes > this.f32Peak) this.f32Peak = this.f32Bytes;
-    return { dataId, backendName, bytes, asF32, refCount: 1 };
+    const ref: DataRef = { dataId, backendName, bytes, asF32, refCount: 1 };
+    if (this.deferredRefs) this.deferredRefs.push(ref);
+    return ref;
+  }
+
+  /** refs made while a deferred backend is active, handed to its target when the region ends */
+  private deferredRefs: DataRef[] | null = null;
+
+  /**
+   * Runs fn with a deferring backend (the JIT's tracer) active over the current one. When fn
+   * returns (or throws), every buffer still referenced is settled onto the real backend, so the
+   * tensors and variables fn produced behave like eager ones afterwards.
+   */
+  region<T>(deferred: Backend, fn: () => T): T {
+    const prev = this.active;
+    const prevRefs = this.deferredRefs;
+    if (deferred.target !== this.backend) throw new Error(`region: backend '${deferred.name}' does not run over the active backend '${this.backend.name}'`);
+    this.active = deferred;
+    const refs: DataRef[] = [];
+    this.deferredRefs = refs;
+    let failed = false;
+    try {
+      return fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      this.active = prev;
+      this.deferredRefs = prevRefs;
+      for (const ref of refs) {
+        if (ref.refCount <= 0 || ref.backendName !== deferred.name) continue;
+        try {
+          ref.dataId = deferred.settle!(ref.dataId);
+          ref.backendName = deferred.target!.name;
+        } catch (err) {
+          // after a failure in fn, values it never computed stay unusable; don't hide fn's error
+          if (!failed) throw err;
+        }
+      }
+    }
   }
 
   /** Resets the high-water marks (backend bytes and the float32-equivalent count). */
@@ -173,23 +212,32 @@ class Engine {
   private release(ref: DataRef): void {
     if (--ref.refCount === 0) {
       this.f32Bytes -= ref.asF32;
-      this.instances.get(ref.backendName)!.disposeData(ref.dataId);
+      this.backendFor(ref).disposeData(ref.dataId);
     }
+  }
+
+  /** The backend holding a ref's buffer (a deferred backend is not among the registered ones). */
+  private backendFor(ref: DataRef): Backend {
+    const a = this.active;
+    // a deferred backend also handles its target's buffers (it may still need them)
+    if (a && (a.name === ref.backendName || a.target?.name === ref.backendName)) return a;
+    return this.instances.get(ref.backendName)!;
   }
 
   readSync(t: Tensor): Storage {
     const ref = t.dataRef('dataSync');
-    return this.instances.get(ref.backendName)!.readSync(ref.dataId, t.dtype);
+    return this.backendFor(ref).readSync(ref.dataId, t.dtype);
   }
 
   read(t: Tensor): Promise<Storage> {
     const ref = t.dataRef('data');
-    return this.instances.get(ref.backendName)!.read(ref.dataId, t.dtype);
+    return this.backendFor(ref).read(ref.dataId, t.dtype);
   }
 
   info(t: Tensor, op: string): TensorInfo {
     const ref = t.dataRef(op);
-    if (ref.backendName !== this.backend.name)
+    const b = this.backend;
+    if (ref.backendName !== b.name && ref.backendName !== b.target?.name)
       throw new Error(`${op}: tensor ${t.id} lives on backend '${ref.backendName}', the active backend is '${this.backend.name}'`);
     return { dataId: ref.dataId, shape: t.shape, dtype: t.dtype };
   }

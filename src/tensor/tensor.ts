@@ -12,8 +12,9 @@ export type NestedArray = number | NestedArray[];
 
 /** A buffer shared by the tensors that view it (reshape shares); freed when the last one lets go. */
 export interface DataRef {
-  readonly dataId: DataId;
-  readonly backendName: string;
+  /** mutable only when a deferred (JIT) region hands its buffers to the real backend */
+  dataId: DataId;
+  backendName: string;
   readonly bytes: number;
   /** bytes if stored as float32 (twice `bytes` for 16-bit dtypes) */
   readonly asF32: number;

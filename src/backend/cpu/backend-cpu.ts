@@ -6,6 +6,8 @@ import { allocStorage, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
 import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
 import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
+import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
+import { compileFusedJs } from './fused.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
 import { gemm, gemmInfo } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
@@ -17,7 +19,7 @@ interface CpuData {
   values: Storage;
 }
 
-export class CpuBackend implements Backend {
+export class CpuBackend implements Backend, FusedCompiler {
   readonly name = 'cpu';
   readonly device: string;
   private bytes = 0;
@@ -29,6 +31,12 @@ export class CpuBackend implements Backend {
     const g = gemmInfo();
     this.device = `${cpus()[0]?.model.trim() ?? 'CPU'} (${g.impl} GEMM, ${g.isa}, ${g.threads} threads)`;
     this.kernels = makeKernels(this);
+  }
+
+  /** A JIT-fused kernel as generated JavaScript over this backend's buffers. */
+  compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string } {
+    const { run, source } = compileFusedJs(spec);
+    return { kernel: (inputs) => run(inputs.map((id) => this.values(id))).map((v) => this.adopt(v)), source };
   }
 
   /** Takes ownership of `values` (callers pass fresh arrays). */

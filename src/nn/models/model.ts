@@ -12,7 +12,7 @@ import { type PrecisionReport, precisionReport } from '../../mixed/diagnostics.j
 import type { History, Logs } from '../training/callbacks.js';
 import { type CompileArgs, type Compiled, resolveCompile } from '../training/compiled.js';
 import {
-  type BatchSource, evaluateArrays, forward, evaluateSource, type FitArgs, type FitDatasetArgs, fitArrays, fitSource, type Inputs, trainOnBatch,
+  type BatchSource, evaluateArrays, forward, evaluateSource, type FitArgs, type FitDatasetArgs, fitArrays, fitSource, type Inputs, trainStep,
 } from '../training/loop.js';
 import { Functional, type FunctionalArgs } from './functional.js';
 import { summaryLines } from './summary.js';
@@ -62,7 +62,7 @@ export class LayersModel extends Functional {
   }
 
   trainOnBatch(x: Inputs, y: Tensor): Logs {
-    return trainOnBatch(this, x, y);
+    return trainStep(this, x, y);
   }
 
   /** Loss and metrics as scalars (one tensor when there are no metrics, as tfjs). */

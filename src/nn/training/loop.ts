@@ -12,6 +12,8 @@ import type { Optimizer } from '../optimizers/optimizer.js';
 import { type Callback, type CallbackHooks, CallbackList, type CallbackModel, History, type Logs } from './callbacks.js';
 import type { Compiled } from './compiled.js';
 import { autocast } from '../../mixed/autocast.js';
+import { jit, type JittedFunction } from '../../jit/jit.js';
+import type { JitStats } from '../../jit/tracer.js';
 import { ProgbarLogger } from './progress.js';
 
 /** The model surface the loops need (LayersModel implements it). */
@@ -89,6 +91,24 @@ function lossAndMetrics(model: TrainableModel, c: Compiled, y: Tensor, pred: Ten
   if (withRegularization) for (const r of model.regularizationLosses()) loss = add(loss, r);
   const metrics = c.metrics.map((m) => mean(m.fn(y, pred)));
   return { loss, metrics };
+}
+
+const jitted = new WeakMap<TrainableModel, JittedFunction<[Inputs, Tensor], Logs>>();
+
+/** One optimizer step on one batch, traced and compiled when compile({ jitCompile: true }). */
+export function trainStep(model: TrainableModel, x: Inputs, y: Tensor): Logs {
+  if (!model.compiled?.jitCompile) return trainOnBatch(model, x, y);
+  let step = jitted.get(model);
+  if (!step) {
+    step = jit((xb: Inputs, yb: Tensor) => trainOnBatch(model, xb, yb));
+    jitted.set(model, step);
+  }
+  return step(x, y);
+}
+
+/** The JIT statistics of a model's compiled train step (null before the first jitted step). */
+export function trainStepStats(model: TrainableModel): JitStats | null {
+  return jitted.get(model)?.stats ?? null;
 }
 
 /** One optimizer step on one batch; returns the batch's loss and metric values. */
@@ -235,7 +255,7 @@ export async function fitArrays(model: TrainableModel, x: Inputs, y: Tensor, arg
         await cbs.batchBegin(s, { batch: s, size });
         const logs = tidy(() => {
           const [bx, by] = batchOf(xs, yTrain, order, begin, size);
-          return trainOnBatch(model, Array.isArray(x) ? bx : bx[0], by);
+          return trainStep(model, Array.isArray(x) ? bx : bx[0], by);
         });
         avg.add(logs, size);
         await cbs.batchEnd(s, { batch: s, size, ...avg.result() });
@@ -327,7 +347,7 @@ export async function fitSource(model: TrainableModel, source: BatchSource, args
       let logs: Logs;
       try {
         model.checkInputs(list(x), where);
-        logs = trainOnBatch(model, x, y);
+        logs = trainStep(model, x, y);
       } finally {
         dispose([...list(x), y]);
       }
