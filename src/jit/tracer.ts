@@ -186,7 +186,9 @@ export class TracingBackend implements Backend {
       return;
     }
     if (dataId.concrete) {
-      this.target.disposeData(dataId.concrete);
+      // computed in an earlier flush: pending nodes may still read it
+      if (this.pendingInputs.has(dataId.concrete)) this.deferredFrees.push(dataId.concrete);
+      else this.target.disposeData(dataId.concrete);
       dataId.concrete = null;
     }
     dataId.dead = true;

@@ -1,0 +1,150 @@
+// jit() and compile({ jitCompile }): eager and jitted steps agree in every policy, graphs are cached
+// by shape, dropout stays deterministic for a seed, and nothing leaks.
+import { afterEach, describe, expect, it } from 'vitest';
+import * as keel from '../../src/index.js';
+import type { LayersModel, Tensor } from '../../src/index.js';
+import { trainStepStats } from '../../src/nn/training/loop.js';
+
+const L = keel.layers;
+afterEach(() => keel.mixedPrecision.setGlobalPolicy('float32'));
+
+function mlp() {
+  return keel.sequential({
+    layers: [
+      L.dense({ units: 32, inputShape: [16], kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }) }),
+      L.batchNormalization(),
+      L.reLU(),
+      L.dropout({ rate: 0.2, seed: 5 }),
+      L.dense({ units: 4, activation: 'softmax', dtype: 'float32', kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+}
+
+function cnn() {
+  return keel.sequential({
+    layers: [
+      L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3], activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 3 }) }),
+      L.maxPooling2d({ poolSize: 2 }),
+      L.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 4 }) }),
+      L.globalAveragePooling2d(),
+      L.dense({ units: 4, kernelInitializer: keel.initializers.glorotUniform({ seed: 5 }) }),
+      L.activation({ activation: 'softmax', dtype: 'float32' }),
+    ],
+  });
+}
+
+async function resnet18() {
+  return keel.applications.resNet18({ inputShape: [32, 32, 3], classes: 4 });
+}
+
+/** Runs `steps` training steps with and without the JIT from the same weights; returns both loss lists. */
+async function eagerVsJit(make: () => LayersModel | Promise<LayersModel>, x: Tensor, y: Tensor, steps: number) {
+  const out: Record<string, number[]> = {};
+  let weights: Tensor[] | null = null;
+  for (const jitCompile of [false, true]) {
+    const m = await make();
+    if (weights) m.setWeights(weights);
+    else weights = m.getWeights();
+    m.compile({ optimizer: keel.train.adam(0.01), loss: 'categoricalCrossentropy', jitCompile });
+    out[String(jitCompile)] = [];
+    for (let i = 0; i < steps; i++) out[String(jitCompile)].push(m.trainOnBatch(x, y).loss);
+    if (jitCompile) out.kernels = [trainStepStats(m)!.lastKernels, trainStepStats(m)!.lastNodes];
+    m.dispose();
+  }
+  return out;
+}
+
+const onehot = (n: number, k: number) => keel.oneHot(keel.tensor1d(Array.from({ length: n }, (_, i) => i % k), 'int32'), k).cast('float32');
+
+describe('eager vs jit', () => {
+  for (const policy of ['float32', 'mixed_float16', 'mixed_bfloat16']) {
+    it(`MLP with batchNorm, relu and dropout: identical losses under ${policy}`, async () => {
+      keel.mixedPrecision.setGlobalPolicy(policy);
+      const r = await eagerVsJit(mlp, keel.randomNormal([64, 16], 0, 1, 'float32', 7), onehot(64, 4), 3);
+      expect(r.true).toEqual(r.false);
+      expect(r.kernels[0]).toBeLessThan(r.kernels[1]);
+    });
+
+    it(`CNN: identical losses under ${policy}`, async () => {
+      keel.mixedPrecision.setGlobalPolicy(policy);
+      const r = await eagerVsJit(cnn, keel.randomNormal([8, 12, 12, 3], 0, 1, 'float32', 8), onehot(8, 4), 2);
+      expect(r.true).toEqual(r.false);
+    });
+  }
+
+  it('ResNet18 step: identical losses in float32 and mixed_bfloat16', async () => {
+    for (const policy of ['float32', 'mixed_bfloat16']) {
+      keel.mixedPrecision.setGlobalPolicy(policy);
+      const r = await eagerVsJit(resnet18, keel.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 9), onehot(2, 4), 1);
+      expect(r.true, policy).toEqual(r.false);
+    }
+  }, 60_000);
+});
+
+describe('jit()', () => {
+  it('compiles once per input signature and replays the cached graph', () => {
+    const w = keel.variable(keel.randomNormal([8, 8], 0, 1, 'float32', 1), true, 'jit_cache_w');
+    const f = keel.jit((x: Tensor) => keel.sum(keel.relu(keel.matMul(x, w))).dataSync()[0]);
+    const a = keel.randomNormal([16, 8], 0, 1, 'float32', 2);
+    const b = keel.randomNormal([32, 8], 0, 1, 'float32', 3);
+    const want = (x: Tensor) => keel.sum(keel.relu(keel.matMul(x, w))).dataSync()[0];
+    expect(f(a)).toBe(want(a));
+    expect(f(a)).toBe(want(a));
+    expect(f.stats.compiles).toBe(1);
+    expect(f(b)).toBe(want(b));
+    expect(f.stats.compiles).toBe(2);
+    f(a);
+    expect(f.stats.compiles).toBe(2);
+    expect(f.stats.executions).toBe(4);
+  });
+
+  it('dropout with a seed gives the same mask eager and jitted', () => {
+    const x = keel.ones([20, 20]);
+    const eager = keel.dropout(x, 0.5, undefined, 11).dataSync();
+    const jitted = keel.jit(() => keel.dropout(x, 0.5, undefined, 11))().dataSync();
+    expect(Array.from(jitted)).toEqual(Array.from(eager));
+  });
+
+  it('variable updates behave as in eager mode, and 100 jitted steps leak nothing', () => {
+    const x = keel.randomNormal([10, 10], 0, 1, 'float32', 4);
+    const make = (name: string) => {
+      const w = keel.variable(keel.ones([10, 10]), true, name);
+      const opt = keel.train.sgd(0.01);
+      return { w, step: () => keel.tidy(() => opt.minimize(() => keel.mean(keel.square(keel.matMul(x, w))), true, [w])!.dataSync()[0]) };
+    };
+    const e = make('jit_leak_eager');
+    const j = make('jit_leak_jit');
+    const step = keel.jit(j.step);
+    e.step();
+    step();
+    const before = keel.memory();
+    for (let i = 0; i < 100; i++) expect(step()).toBe(e.step());
+    const after = keel.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(Array.from(j.w.dataSync())).toEqual(Array.from(e.w.dataSync()));
+    expect(step.stats.compiles).toBe(1);
+  });
+
+  it('lowers peak memory of a training step', async () => {
+    const x = keel.randomNormal([16, 12, 12, 3], 0, 1, 'float32', 12);
+    const y = onehot(16, 4);
+    const peaks: number[] = [];
+    for (const jitCompile of [false, true]) {
+      const m = cnn();
+      m.compile({ optimizer: keel.train.adam(0.01), loss: 'categoricalCrossentropy', jitCompile });
+      m.trainOnBatch(x, y);
+      keel.resetPeakMemory();
+      const base = keel.memory().numBytes;
+      m.trainOnBatch(x, y);
+      peaks.push(keel.memory().peakBytes - base);
+      m.dispose();
+    }
+    expect(peaks[1]).toBeLessThan(peaks[0]);
+  });
+
+  it('refuses non-functions and async functions', () => {
+    expect(() => keel.jit(42 as never)).toThrow(/jit: expected a function/);
+    expect(() => keel.jit(async () => 1)()).toThrow(/must be synchronous/);
+  });
+});

@@ -1,0 +1,95 @@
+// JIT passes on small hand-built graphs: what each pass removes, what fuses and what does not.
+import { describe, expect, it } from 'vitest';
+import type { Graph, GraphNode } from '../../src/jit/graph.js';
+import { fuse } from '../../src/jit/fusion.js';
+import { optimize } from '../../src/jit/passes.js';
+
+const f32 = (shape: number[]) => ({ shape, dtype: 'float32' as const });
+const node = (prim: GraphNode['prim'], attrs: unknown, inputs: number[], shape: number[], dtype: GraphNode['dtype'] = 'float32'): GraphNode => ({ prim, attrs, inputs, shape, dtype });
+
+describe('optimize', () => {
+  it('removes casts to the same dtype and exact round trips, keeps lossy ones', () => {
+    const g: Graph = {
+      inputs: [{ shape: [4], dtype: 'float16' }, f32([4])],
+      nodes: [
+        node('cast', { dtype: 'float32' }, [0], [4]), // %2 f16 -> f32 (exact)
+        node('cast', { dtype: 'float16' }, [2], [4], 'float16'), // %3 back to f16: removable
+        node('cast', { dtype: 'float16' }, [1], [4], 'float16'), // %4 f32 -> f16 (lossy)
+        node('cast', { dtype: 'float32' }, [4], [4]), // %5 back to f32: must stay
+        node('cast', { dtype: 'float32' }, [1], [4]), // %6 same dtype: removable
+      ],
+      outputs: [3, 5, 6],
+    };
+    const { graph, stats } = optimize(g);
+    expect(stats.castsRemoved).toBe(2);
+    expect(graph.outputs[0]).toBe(0);
+    expect(graph.outputs[2]).toBe(1);
+    expect(graph.nodes.map((n) => n.prim)).toEqual(['cast', 'cast']);
+  });
+
+  it('merges common subexpressions and drops dead code', () => {
+    const g: Graph = {
+      inputs: [f32([3]), f32([3])],
+      nodes: [
+        node('binary', { op: 'add' }, [0, 1], [3]), // %2
+        node('binary', { op: 'add' }, [0, 1], [3]), // %3 = %2
+        node('binary', { op: 'mul' }, [2, 3], [3]), // %4 -> mul(%2, %2)
+        node('unary', { op: 'exp' }, [0], [3]), // %5 dead
+      ],
+      outputs: [4],
+    };
+    const { graph, stats } = optimize(g);
+    expect(stats.commonRemoved).toBe(1);
+    expect(stats.deadRemoved).toBe(1);
+    expect(graph.nodes).toHaveLength(2);
+    expect(graph.nodes[1].inputs).toEqual([2, 2]);
+  });
+});
+
+describe('fuse', () => {
+  it('fuses an elementwise chain into one kernel storing only what is used outside', () => {
+    const g: Graph = {
+      inputs: [f32([2, 3]), f32([3])],
+      nodes: [
+        node('binary', { op: 'add' }, [0, 1], [2, 3]), // %2 bias add (broadcast input)
+        node('unary', { op: 'relu' }, [2], [2, 3]), // %3
+        node('unary', { op: 'square' }, [3], [2, 3]), // %4
+      ],
+      outputs: [3, 4],
+    };
+    const { steps, stats } = fuse(g);
+    expect(steps).toHaveLength(1);
+    expect(stats).toMatchObject({ groups: 1, fusedNodes: 3 });
+    const s = steps[0];
+    if (s.kind !== 'fused') throw new Error('expected a fused step');
+    expect(s.inputs).toEqual([0, 1]);
+    expect(s.outs).toEqual([3, 4]); // %2 lives only inside the kernel
+  });
+
+  it('attaches a reduction as the epilogue of its elementwise prologue', () => {
+    const g: Graph = {
+      inputs: [f32([4, 5])],
+      nodes: [node('unary', { op: 'square' }, [0], [4, 5]), node('reduce', { op: 'sum', axes: [1] }, [1], [4])],
+      outputs: [2],
+    };
+    const { steps, stats } = fuse(g);
+    expect(steps).toHaveLength(1);
+    expect(stats.reductionsFused).toBe(1);
+  });
+
+  it('does not fuse across a matMul, different shapes, or a reduction whose input is needed elsewhere', () => {
+    const g: Graph = {
+      inputs: [f32([2, 2]), f32([2, 2])],
+      nodes: [
+        node('unary', { op: 'exp' }, [0], [2, 2]), // %2
+        node('matMul', { transposeA: false, transposeB: false }, [2, 1], [2, 2]), // %3
+        node('unary', { op: 'relu' }, [3], [2, 2]), // %4 new group after the matMul
+        node('reduce', { op: 'sum', axes: [1] }, [4], [2]), // %5: %4 is an output too -> not fused
+        node('binary', { op: 'add' }, [5, 5], [2]), // %6 different shape -> own group
+      ],
+      outputs: [4, 6],
+    };
+    const { steps } = fuse(g);
+    expect(steps.map((s) => (s.kind === 'kernel' ? s.node.prim : `fused(${s.nodes})`))).toEqual(['fused(1)', 'matMul', 'fused(1)', 'reduce', 'fused(1)']);
+  });
+});
