@@ -103,84 +103,123 @@ function exprCode(e: FusedExpr, name: (i: number) => string, dtypes: DType[]): s
   }
 }
 
+interface LoopDim {
+  size: number;
+  /** per strided input: its stride along this dim */
+  strides: number[];
+}
+
 /**
- * Generates the kernel's body. The element loop runs over `shape` as [outer, r, inner] when there is
- * a reduction (so the reduction accumulates in the eager kernel's order), else flat; inputs that
- * broadcast are indexed through an odometer of output coordinates.
+ * Merges neighbouring dims that every input walks contiguously (stride[d] = stride[d+1] * size[d+1]),
+ * within [from, to): a bias broadcast over NHWC becomes a [N*H*W, C] walk.
+ */
+function collapse(shape: readonly number[], strides: number[][], from: number, to: number): LoopDim[] {
+  const dims: LoopDim[] = [];
+  for (let d = from; d < to; d++) {
+    if (shape[d] === 1) continue;
+    const cur: LoopDim = { size: shape[d], strides: strides.map((s) => s[d]) };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.strides.every((st, k) => st === cur.strides[k] * cur.size)) {
+      prev.size *= cur.size;
+      prev.strides = cur.strides;
+    } else dims.push(cur);
+  }
+  return dims;
+}
+
+/**
+ * Generates the kernel's body: nested loops over the collapsed domain (with a reduction, the
+ * domain splits into [outer, reduced, inner] as the eager kernel walks it, so sums accumulate in
+ * the same order), a flat output index `i`, and a position per strided input.
  */
 export function generateFused(spec: FusedSpec): string {
-  const rank = spec.shape.length;
   const n = spec.shape.reduce((p, d) => p * d, 1);
   const dtypes = spec.exprs.map((e) => e.dtype);
   const name = (i: number) => `v${i}`;
   const lines: string[] = [];
   lines.push(...spec.inputs.map((_, k) => `const X${k} = inputs[${k}];`));
   lines.push(...spec.stores.map((e, k) => `const O${k} = RT.alloc('${dtypes[e]}', ${n});`));
-  // per-input strides over the output dims (0 where broadcast)
-  const strides = spec.inputs.map((inp) => broadcastStrides(inp.shape, spec.shape));
-  const flat = spec.inputs.map((inp) => inp.shape.reduce((p, d) => p * d, 1) === n);
-  const scalar = spec.inputs.map((inp) => inp.shape.reduce((p, d) => p * d, 1) === 1);
-  const index = (k: number) => (flat[k] ? 'i' : scalar[k] ? '0' : `p${k}`);
+  const allStrides = spec.inputs.map((inp) => broadcastStrides(inp.shape, spec.shape));
+  const size = (inp: { shape: readonly number[] }) => inp.shape.reduce((p, d) => p * d, 1);
+  const flat = spec.inputs.map((inp) => size(inp) === n);
+  const scalar = spec.inputs.map((inp) => size(inp) === 1);
+  const strided = spec.inputs.map((_, k) => k).filter((k) => !flat[k] && !scalar[k]);
+  const sStrides = strided.map((k) => allStrides[k]);
+  const index = (k: number) => (flat[k] ? 'i' : scalar[k] ? '0' : `p${strided.indexOf(k)}`);
   const body: string[] = [];
   for (const [i, e] of spec.exprs.entries()) {
     if (e.kind === 'input') body.push(`const ${name(i)} = ${load(`X${e.input}`, index(e.input), spec.inputs[e.input].dtype)};`);
     else body.push(`const ${name(i)} = ${exprCode(e, name, dtypes)};`);
   }
   spec.stores.forEach((e, k) => body.push(store(`O${k}`, 'i', name(e), dtypes[e])));
-  const strided = spec.inputs.map((_, k) => k).filter((k) => !flat[k] && !scalar[k]);
-  // advance the strided inputs' positions after each element: an odometer over output coordinates
-  const advance =
-    strided.length === 0
-      ? ''
-      : `
-      for (let d = ${rank - 1}; d >= 0; d--) {
-        c[d]++;
-        ${strided.map((k) => `p${k} += S${k}[d];`).join(' ')}
-        if (c[d] < D[d]) break;
-        ${strided.map((k) => `p${k} -= S${k}[d] * D[d];`).join(' ')}
-        c[d] = 0;
-      }`;
-  const setup = strided.length
-    ? `const D = ${JSON.stringify(spec.shape)}; const c = new Array(${rank}).fill(0); ${strided
-        .map((k) => `const S${k} = ${JSON.stringify(strides[k])}; let p${k} = 0;`)
-        .join(' ')}`
-    : '';
+
+  // loop nest: each strided input's position is carried level by level (q{j}_{level}); the
+  // innermost level defines p{j} for the loads. `i` counts elements in flat (row-major) order.
+  let level = 0;
+  const last = strided.map(() => -1);
+  /** Opens one loop per dim (in nesting order) and returns the header lines. */
+  const openLoops = (dims: LoopDim[]): string[] => {
+    const out: string[] = [];
+    for (const d of dims) {
+      const L = level++;
+      out.push(`for (let d${L} = 0; d${L} < ${d.size}; d${L}++) {`);
+      strided.forEach((_, j) => {
+        out.push(`const q${j}_${L} = ${last[j] < 0 ? '0' : `q${j}_${last[j]}`} + d${L} * ${d.strides[j]};`);
+        last[j] = L;
+      });
+    }
+    return out;
+  };
+  /** The element body at the innermost level: positions, loads, computation, `i++`. */
+  const element = (inner: string[]): string[] => [
+    ...strided.map((_, j) => `const p${j} = ${last[j] < 0 ? '0' : `q${j}_${last[j]}`};`),
+    ...inner,
+    'i++;',
+  ];
+  const closeLoops = (dims: LoopDim[]) => dims.map(() => '}');
   if (!spec.reduce) {
-    lines.push(setup, `for (let i = 0; i < ${n}; i++) {`, ...body, advance, '}');
+    const dims = collapse(spec.shape, sStrides, 0, spec.shape.length);
+    lines.push('let i = 0;', ...openLoops(dims), ...element(body), ...closeLoops(dims));
     lines.push(`return [${spec.stores.map((_, k) => `O${k}`).join(', ')}];`);
     return lines.join('\n');
   }
   const red = spec.reduce;
   const layout = reductionLayout(spec.shape, red.axes);
   if (!layout) throw new Error('generateFused: reduced axes must be contiguous');
+  const sorted = [...red.axes].sort((a, b) => a - b);
+  const lo = sorted.length ? sorted[0] : spec.shape.length;
+  const hi = sorted.length ? sorted[sorted.length - 1] + 1 : spec.shape.length;
   const { outer, r, inner } = layout;
   const init = { sum: '0', mean: '0', prod: '1', max: '-Infinity', min: 'Infinity' }[red.op];
+  const x = name(red.expr);
   const accum = {
-    sum: `acc[ii] += ${name(red.expr)};`,
-    mean: `acc[ii] += ${name(red.expr)};`,
-    prod: `acc[ii] *= ${name(red.expr)};`,
-    max: `{ const q = ${name(red.expr)}; if (q > acc[ii] || q !== q) acc[ii] = q; }`,
-    min: `{ const q = ${name(red.expr)}; if (q < acc[ii] || q !== q) acc[ii] = q; }`,
+    sum: `acc[ii] += ${x};`,
+    mean: `acc[ii] += ${x};`,
+    prod: `acc[ii] *= ${x};`,
+    max: `if (${x} > acc[ii] || ${x} !== ${x}) acc[ii] = ${x};`,
+    min: `if (${x} < acc[ii] || ${x} !== ${x}) acc[ii] = ${x};`,
   }[red.op];
   const scale = red.op === 'mean' ? ` * ${1 / r}` : '';
-  lines.push(
-    `const R = RT.alloc('${red.dtype}', ${outer * inner});`,
-    `const acc = new Float64Array(${inner});`,
-    setup,
-    'let i = 0;',
-    `for (let o = 0; o < ${outer}; o++) {`,
+  const outerDims = collapse(spec.shape, sStrides, 0, lo);
+  const rDims = collapse(spec.shape, sStrides, lo, hi);
+  const innerDims = collapse(spec.shape, sStrides, hi, spec.shape.length);
+  const finalStore = rounded(`acc[ii]${scale}`, red.dtype === 'int32' || red.dtype === 'bool' ? red.dtype : 'float32');
+  // per outer index: reset, accumulate over [r, inner] (flat order), store
+  const outerLoops = [
+    ...openLoops(outerDims),
     `acc.fill(${init});`,
-    `for (let k = 0; k < ${r}; k++) {`,
-    `for (let ii = 0; ii < ${inner}; ii++, i++) {`,
-    ...body,
-    accum,
-    advance,
-    '}',
-    '}',
-    `for (let ii = 0; ii < ${inner}; ii++) { ${store('R', `o * ${inner} + ii`, rounded(`acc[ii]${scale}`, red.dtype === 'int32' || red.dtype === 'bool' ? red.dtype : 'float32'), red.dtype)} }`,
-    '}',
-    `return [${[...spec.stores.map((_, k) => `O${k}`), 'R'].join(', ')}];`,
-  );
+    ...openLoops(rDims),
+    'let ii = 0;',
+    ...openLoops(innerDims),
+    ...element([...body, accum, 'ii++;']),
+    ...closeLoops(innerDims),
+    ...closeLoops(rDims),
+    `for (let ii = 0; ii < ${inner}; ii++) { ${store('R', `of * ${inner} + ii`, finalStore, red.dtype)} }`,
+    'of++;',
+    ...closeLoops(outerDims),
+  ];
+  lines.push(`const R = RT.alloc('${red.dtype}', ${outer * inner});`, `const acc = new Float64Array(${inner});`, 'let i = 0; let of = 0;', ...outerLoops);
+  lines.push(`return [${[...spec.stores.map((_, k) => `O${k}`), 'R'].join(', ')}];`);
   return lines.join('\n');
 }
 
