@@ -38,22 +38,36 @@ function im2col(x: Float32Array, i: Conv2DInfo, r0: number, rows: number, col: F
   const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = i;
   const patch = kH * kW * inC;
   const perImage = outH * outW;
+  // with dilation 1 a window row (kw, c) is one contiguous run of the input: copy it whole
+  const runs = dilationW === 1;
+  const runLen = kW * inC;
   for (let r = 0; r < rows; r++) {
     const g = r0 + r;
     const n = Math.floor(g / perImage);
     const rem = g - n * perImage;
     const oh = Math.floor(rem / outW);
     const ow = rem - oh * outW;
+    const iw0 = ow * strideW - padLeft;
     let at = r * patch;
     for (let kh = 0; kh < kH; kh++) {
       const ih = oh * strideH - padTop + kh * dilationH;
-      const rowOk = ih >= 0 && ih < inH;
+      if (ih < 0 || ih >= inH) {
+        col.fill(0, at, at + runLen);
+        at += runLen;
+        continue;
+      }
+      const rowBase = (n * inH + ih) * inW;
+      if (runs && iw0 >= 0 && iw0 + kW <= inW) {
+        const src = (rowBase + iw0) * inC;
+        col.set(x.subarray(src, src + runLen), at);
+        at += runLen;
+        continue;
+      }
       for (let kw = 0; kw < kW; kw++) {
-        const iw = ow * strideW - padLeft + kw * dilationW;
-        if (rowOk && iw >= 0 && iw < inW) {
-          const src = ((n * inH + ih) * inW + iw) * inC;
-          if (inC >= 32) col.set(x.subarray(src, src + inC), at);
-          else for (let c = 0; c < inC; c++) col[at + c] = x[src + c];
+        const iw = iw0 + kw * dilationW;
+        if (iw >= 0 && iw < inW) {
+          const src = (rowBase + iw) * inC;
+          for (let c = 0; c < inC; c++) col[at + c] = x[src + c];
         } else {
           col.fill(0, at, at + inC);
         }
@@ -68,20 +82,34 @@ function col2imAdd(col: Float32Array, i: Conv2DInfo, r0: number, rows: number, d
   const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = i;
   const patch = kH * kW * inC;
   const perImage = outH * outW;
+  const runs = dilationW === 1;
+  const runLen = kW * inC;
   for (let r = 0; r < rows; r++) {
     const g = r0 + r;
     const n = Math.floor(g / perImage);
     const rem = g - n * perImage;
     const oh = Math.floor(rem / outW);
     const ow = rem - oh * outW;
+    const iw0 = ow * strideW - padLeft;
     let at = r * patch;
     for (let kh = 0; kh < kH; kh++) {
       const ih = oh * strideH - padTop + kh * dilationH;
-      const rowOk = ih >= 0 && ih < inH;
+      if (ih < 0 || ih >= inH) {
+        at += runLen;
+        continue;
+      }
+      const rowBase = (n * inH + ih) * inW;
+      if (runs && iw0 >= 0 && iw0 + kW <= inW) {
+        // the window row is one contiguous run of dx
+        const dst = (rowBase + iw0) * inC;
+        for (let t = 0; t < runLen; t++) dx[dst + t] += col[at + t];
+        at += runLen;
+        continue;
+      }
       for (let kw = 0; kw < kW; kw++) {
-        const iw = ow * strideW - padLeft + kw * dilationW;
-        if (rowOk && iw >= 0 && iw < inW) {
-          const dst = ((n * inH + ih) * inW + iw) * inC;
+        const iw = iw0 + kw * dilationW;
+        if (iw >= 0 && iw < inW) {
+          const dst = (rowBase + iw) * inC;
           for (let c = 0; c < inC; c++) dx[dst + c] += col[at + c];
         }
         at += inC;
