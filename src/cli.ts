@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './cli/demo.js';
+import { registerRuns } from './cli/runs.js';
 
 const program = new Command('keel')
   .description('Keel: mixed-precision deep learning for TypeScript')
@@ -11,6 +12,7 @@ const program = new Command('keel')
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerDemo(program);
+registerRuns(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -52,3 +52,8 @@ export function getBackend(): string {
 export async function ready(): Promise<void> {
   void ENGINE.backend;
 }
+
+/** The active backend's device, e.g. 'AMD EPYC (native GEMM, avx512, 2 threads)'. */
+export function getDevice(): string {
+  return ENGINE.backend.device;
+}

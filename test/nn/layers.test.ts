@@ -177,6 +177,29 @@ describe('batchNormalization', () => {
     const { grads } = keel.variableGrads(() => keel.mul(bn.apply(x, { training: true }) as Tensor, w).sum(), bn.trainableWeights);
     expectClose(grads[bn.trainableWeights[0].name].dataSync(), numericGrad(f, [1, 1, 1]), 1e-4);
   });
+
+  it('gradient w.r.t. the input (fused training-mode batch norm) matches finite differences', () => {
+    const bn = keel.layers.batchNormalization({ epsilon: 1e-3 });
+    const x = t([4, 3], 17, -1, 2);
+    const w = keel.randomNormal([4, 3], 0, 1, 'float32', 18);
+    const wv = vals(w);
+    const gamma = [1.5, -0.5, 2];
+    bn.apply(x, { training: false });
+    bn.setWeights([keel.tensor(gamma), keel.tensor([0.1, 0.2, 0.3]), keel.zeros([3]), keel.ones([3])]);
+    const f = (xv: Float64Array) => {
+      let s = 0;
+      for (let c = 0; c < 3; c++) {
+        let m = 0;
+        let v = 0;
+        for (let r = 0; r < 4; r++) m += xv[r * 3 + c] / 4;
+        for (let r = 0; r < 4; r++) v += (xv[r * 3 + c] - m) ** 2 / 4;
+        for (let r = 0; r < 4; r++) s += wv[r * 3 + c] * (gamma[c] * (xv[r * 3 + c] - m) / Math.sqrt(v + 1e-3) + 0.1 * (c + 1));
+      }
+      return s;
+    };
+    const g = keel.grad((xi: Tensor) => keel.mul(bn.apply(xi, { training: true }) as Tensor, w).sum())(x);
+    expectClose(g.dataSync(), numericGrad(f, vals(x)), 1e-4);
+  });
 });
 
 describe('other layers', () => {

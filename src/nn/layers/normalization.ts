@@ -2,9 +2,11 @@
 // statistics), moving statistics in inference. Statistics and parameters are a float32 island:
 // 16-bit inputs are normalised in float32 and cast back (variance overflows float16 otherwise).
 import { ENGINE } from '../../tensor/engine.js';
-import { add, cast, mul } from '../../tensor/ops/elementwise.js';
-import { batchNorm } from '../../tensor/ops/nn.js';
-import { moments } from '../../tensor/ops/reduction.js';
+import { customGrad } from '../../autograd/grad.js';
+import { tidy } from '../../tensor/lifetime.js';
+import { ones, zeros } from '../../tensor/ops/creation.js';
+import { add, cast, div, mul, neg, rsqrt, sub } from '../../tensor/ops/elementwise.js';
+import { moments, sum } from '../../tensor/ops/reduction.js';
 import type { Tensor, Variable } from '../../tensor/tensor.js';
 import type { Initializer, InitializerIdentifier } from '../initializers.js';
 import { type CallArgs, Layer, type LayerArgs, type LayerInput } from '../layer.js';
@@ -73,20 +75,71 @@ export class BatchNormalization extends Layer {
   call(inputs: LayerInput, kwargs: CallArgs): Tensor {
     const x = singleInput(inputs, `BatchNormalization '${this.name}'`);
     const axis = this.channelAxis(x.rank);
-    const x32 = x.dtype === 'float32' ? x : cast(x, 'float32');
     // statistics broadcast along the channel axis; for NHWC the [C] vectors broadcast directly
     const bshape = x.shape.map((d, i) => (i === axis ? d : 1));
     const vec = (v: Tensor) => (axis === x.rank - 1 ? v : v.reshape(bshape));
-    let y: Tensor;
+    const C = x.shape[axis];
+    const gamma = this.gamma ?? ones([C]);
+    const beta = this.beta ?? zeros([C]);
     if (kwargs.training) {
       const axes = x.shape.map((_, i) => i).filter((i) => i !== axis);
-      const { mean, variance } = moments(x32, axes);
-      y = batchNorm(x32, vec(mean), vec(variance), this.beta && vec(this.beta), this.gamma && vec(this.gamma), this.epsilon);
-      this.updateMovingStats(mean, variance);
-    } else {
-      y = batchNorm(x32, vec(this.movingMean!), vec(this.movingVariance!), this.beta && vec(this.beta), this.gamma && vec(this.gamma), this.epsilon);
+      return this.trainingNorm(axes, vec)(x, gamma, beta);
     }
+    // inference: y = x * scale + shift with per-channel float32 scale/shift, applied in x's dtype
+    const { scale, shift } = tidy(() => {
+      const sc = mul(gamma, rsqrt(add(this.movingVariance!, this.epsilon)));
+      return { scale: sc, shift: sub(beta, mul(this.movingMean!, sc)) };
+    });
+    const y = add(mul(x, vec(cast(scale, x.dtype))), vec(cast(shift, x.dtype)));
     return y.dtype === this.computeDtype ? y : cast(y, this.computeDtype);
+  }
+
+  /**
+   * Training-mode normalisation as one differentiable step (a fused batch norm): statistics in
+   * float32, output in x's dtype, and only x and per-channel vectors kept for the backward pass —
+   * no full-size float32 copy survives the forward pass, so 16-bit activations stay 16-bit.
+   */
+  private trainingNorm(axes: number[], vec: (v: Tensor) => Tensor) {
+    const eps = this.epsilon;
+    return customGrad((...args) => {
+      const [x, gamma, beta] = args as Tensor[];
+      const save = args[3] as (ts: Tensor[]) => void;
+      const { y, mean, variance, inv } = tidy(() => {
+        const x32 = x.dtype === 'float32' ? x : cast(x, 'float32');
+        const m = moments(x32, axes);
+        const iv = rsqrt(add(m.variance, eps));
+        const sc = mul(gamma, iv);
+        const out = add(mul(x32, vec(sc)), vec(sub(beta, mul(m.mean, sc))));
+        return { y: out.dtype === x.dtype ? out : cast(out, x.dtype), mean: m.mean, variance: m.variance, inv: iv };
+      });
+      this.updateMovingStats(mean, variance);
+      save([x, gamma, mean, inv]);
+      return {
+        value: y,
+        gradFunc: (dy: Tensor, saved: Tensor[]) =>
+          tidy(() => {
+            const [xs, g, mu, iv] = saved;
+            const n = xs.size / mu.size;
+            const f32 = (t: Tensor) => (t.dtype === 'float32' ? t : cast(t, 'float32'));
+            // per-channel sums first; each full-size float32 temporary lives only inside its tidy
+            const dbeta = tidy(() => sum(f32(dy), axes));
+            const dyx = tidy(() => sum(mul(f32(dy), f32(xs)), axes));
+            // dgamma = Σ dy·xhat = inv·(Σ dy·x − mean·Σ dy)
+            const dgamma = mul(iv, sub(dyx, mul(mu, dbeta)));
+            // dx = k·(n·dy − dbeta − xhat·dgamma) with k = gamma·inv/n, as A·dy + B·x + C per channel
+            const k = div(mul(g, iv), n);
+            const A = mul(k, n);
+            const B = neg(mul(mul(k, dgamma), iv));
+            const C = sub(mul(mul(mul(k, dgamma), iv), mu), mul(k, dbeta));
+            const bx = tidy(() => add(mul(f32(xs), vec(B)), vec(C)));
+            const dx = tidy(() => {
+              const d = add(mul(f32(dy), vec(A)), bx);
+              return d.dtype === xs.dtype ? d : cast(d, xs.dtype);
+            });
+            return [dx, dgamma, dbeta];
+          }),
+      };
+    });
   }
 
   /** moving = moving * momentum + batch * (1 - momentum); Keras uses the biased batch variance. */
