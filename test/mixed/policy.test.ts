@@ -102,7 +102,7 @@ describe('diagnostics', () => {
   });
 
   it('PrecisionMonitor records the loss scale, skipped steps and sampled underflow per step', async () => {
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [3], dtype: 'mixed_float16' })] });
+    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [3], dtype: 'mixed_float16', kernelInitializer: 'zeros' })] });
     m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const mon = new keel.mixedPrecision.PrecisionMonitor({ sampleEvery: 2 });
     await m.fit(keel.ones([8, 3]), keel.ones([8, 2]), { epochs: 1, batchSize: 2, verbose: 0, callbacks: [mon] });
