@@ -3,7 +3,9 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './cli/demo.js';
+import { registerTrain } from './cli/train.js';
 import { registerRuns } from './cli/runs.js';
+import { registerShips } from './cli/ships.js';
 
 const program = new Command('keel')
   .description('Keel: mixed-precision deep learning for TypeScript')
@@ -12,6 +14,8 @@ const program = new Command('keel')
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerDemo(program);
+registerTrain(program);
+registerShips(program);
 registerRuns(program);
 
 try {

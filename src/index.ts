@@ -28,3 +28,4 @@ export { loadLayersModel, loadKerasWeights } from './nn/io/index.js';
 export { applications } from './applications/index.js';
 export { jit, type JitStats } from './jit/index.js';
 export * as track from './track/index.js';
+export * as data from './data/index.js';

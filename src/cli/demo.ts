@@ -1,119 +1,97 @@
-// `keel demo`: for now, the tensor-core preview — a small CNN trained from ops in float32 and with bfloat16 compute.
-// The seed's full experiment (models, ship data, tracker, dashboard) replaces this as those issues land.
-
+// `keel demo` (= npm start): the seed's experiment. The same model from the same seed trained under
+// float32, float32 + jit, mixed_float16 + loss scaling + jit, mixed_bfloat16 + jit and
+// mixed_float16 + loss scaling without jit, each tracked (one group per invocation); then a
+// comparison table and the dashboard.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import * as keel from '../index.js';
+import { type PolicyName, type RunResult, trainOne } from './experiment.js';
+import { addTrainOptions, resolveTrainOptions, type TrainFlags } from './train-options.js';
 
-interface Config {
-  name: string;
-  compute: 'float32' | 'bfloat16' | 'float16';
+interface DemoConfig {
+  label: string;
+  policy: PolicyName;
+  jit: boolean;
 }
 
-const CONFIGS: Config[] = [
-  { name: 'float32', compute: 'float32' },
-  { name: 'mixed_bfloat16 (float32 master weights)', compute: 'bfloat16' },
+export const DEMO_CONFIGS: DemoConfig[] = [
+  { label: 'float32', policy: 'float32', jit: false },
+  { label: 'float32 + jit', policy: 'float32', jit: true },
+  { label: 'mixed_float16 + loss scaling + jit', policy: 'mixed_float16', jit: true },
+  { label: 'mixed_bfloat16 + jit', policy: 'mixed_bfloat16', jit: true },
+  { label: 'mixed_float16 + loss scaling', policy: 'mixed_float16', jit: false },
 ];
 
-/** A 5-class synthetic image set: each class is a differently oriented stripe pattern with its own tint, plus noise. */
-function syntheticImages(n: number, size: number, seed: number): { x: keel.Tensor; labels: number[] } {
-  const vals = new Float32Array(n * size * size * 3);
-  const labels: number[] = [];
-  const noise = keel.randomNormal([n * size * size * 3], 0, 0.3, 'float32', seed).dataSync();
-  for (let i = 0; i < n; i++) {
-    const k = i % 5;
-    labels.push(k);
-    const angle = (k * Math.PI) / 5;
-    const [c, s] = [Math.cos(angle), Math.sin(angle)];
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const v = Math.sin((x * c + y * s) * 0.8);
-        for (let ch = 0; ch < 3; ch++) {
-          const at = ((i * size + y) * size + x) * 3 + ch;
-          vals[at] = v * (ch === k % 3 ? 1 : 0.5) + noise[at];
-        }
-      }
-    }
-  }
-  return { x: keel.tensor(vals, [n, size, size, 3]), labels };
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
+const f4 = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : v.toFixed(4));
+
+/** The comparison table: one row per configuration, ratios against the first (float32). */
+export function comparisonTable(rows: { label: string; r: RunResult }[]): string {
+  const base = rows[0].r;
+  const head = ['configuration', 'ms/step', 'speedup', 'peak MB', 'mem ratio', 'loss', 'val_acc', 'skipped', 'loss scale'];
+  const body = rows.map(({ label, r }) => [
+    label,
+    r.msPerStep.toFixed(1),
+    `${(base.msPerStep / r.msPerStep).toFixed(2)}x`,
+    mb(r.peakTensorBytes),
+    `${(r.peakTensorBytes / base.peakTensorBytes).toFixed(2)}`,
+    f4(r.final.loss),
+    f4(r.final.valAccuracy),
+    String(r.skippedSteps),
+    r.finalLossScale === null ? '-' : String(r.finalLossScale),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-function runConfig(cfg: Config, epochs: number, steps: number, batch: number, size: number) {
-  const seed = 1;
-  const w1 = keel.variable(keel.randomNormal([3, 3, 3, 16], 0, Math.sqrt(2 / 27), 'float32', seed), true, `demo_${cfg.compute}_w1`);
-  const b1 = keel.variable(keel.zeros([16]), true, `demo_${cfg.compute}_b1`);
-  const w2 = keel.variable(keel.randomNormal([3, 3, 16, 32], 0, Math.sqrt(2 / 144), 'float32', seed + 1), true, `demo_${cfg.compute}_w2`);
-  const b2 = keel.variable(keel.zeros([32]), true, `demo_${cfg.compute}_b2`);
-  const w3 = keel.variable(keel.randomNormal([32, 5], 0, Math.sqrt(1 / 32), 'float32', seed + 2), true, `demo_${cfg.compute}_w3`);
-  const b3 = keel.variable(keel.zeros([5]), true, `demo_${cfg.compute}_b3`);
-  const vars = [w1, b1, w2, b2, w3, b3];
-  const opt = keel.train.adam(0.01);
-  const data = syntheticImages(steps * batch, size, 7);
-  const labels = keel.oneHot(keel.tensor1d(data.labels, 'int32'), 5);
-  const c = (t: keel.Tensor) => (cfg.compute === 'float32' ? t : t.cast(cfg.compute));
-  const forward = (x: keel.Tensor) => {
-    let h = keel.relu(keel.conv2d(c(x), c(w1), 1, 'same').add(c(b1)));
-    h = keel.relu(keel.conv2d(h, c(w2), 1, 'same').add(c(b2)));
-    return keel.matMul(h.mean([1, 2]), c(w3)).add(c(b3)).cast('float32');
-  };
-  keel.resetPeakMemory();
-  const history: { loss: number; accuracy: number; msPerStep: number }[] = [];
-  for (let e = 0; e < epochs; e++) {
-    const t0 = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    for (let s = 0; s < steps; s++) {
-      keel.tidy(() => {
-        const xb = keel.slice(data.x, [s * batch, 0, 0, 0], [batch, -1, -1, -1]);
-        const yb = keel.slice(labels, [s * batch, 0], [batch, -1]);
-        let logits: keel.Tensor | null = null;
-        const loss = opt.minimize(
-          () => {
-            logits = keel.keep(forward(xb));
-            return keel.losses.softmaxCrossEntropy(yb, logits);
-          },
-          true,
-          vars,
-        )!;
-        lossSum += loss.dataSync()[0];
-        const hits = keel.equal(keel.argMax(logits!, 1), keel.argMax(yb, 1)).sum().dataSync()[0];
-        correct += hits;
-        (logits as keel.Tensor | null)?.dispose();
-      });
-    }
-    const ms = (performance.now() - t0) / steps;
-    history.push({ loss: lossSum / steps, accuracy: correct / (steps * batch), msPerStep: ms });
-    console.log(
-      `Epoch ${e + 1}/${epochs} - ${steps} steps - ${ms.toFixed(0)}ms/step - loss: ${(lossSum / steps).toFixed(4)} - accuracy: ${(correct / (steps * batch)).toFixed(4)}`,
-    );
+async function serveUi(runsDir: string | undefined): Promise<void> {
+  let serve: ((o: { runsDir?: string; port?: number; host?: string }) => Promise<{ url: string; close: () => Promise<void> }>) | undefined;
+  try {
+    // the dashboard is optional in this build: resolved at run time
+    const modulePath = '../ui/server.js';
+    ({ serveDashboard: serve } = await import(modulePath));
+  } catch {
+    console.log('\n(The dashboard is not part of this build; `keel runs list` shows the runs.)');
+    return;
   }
-  const peak = keel.memory().peakBytes;
-  keel.dispose([...vars, data.x, labels]);
-  opt.dispose();
-  return { name: cfg.name, history, peakTensorBytes: peak };
+  const { url, close } = await serve!({ runsDir });
+  console.log(`\nDashboard: ${url}  (Ctrl-C to stop)`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      void close().then(done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 export function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('train a small CNN on synthetic images in float32 and with bfloat16 compute, then compare')
-    .option('--quick', 'a few steps only (about 10 s)')
-    .option('--json <file>', 'write the results as JSON')
-    .action((opts: { quick?: boolean; json?: string }) => {
-      const [epochs, steps] = opts.quick ? [2, 4] : [3, 12];
-      console.log(`Keel demo on ${keel.getBackend()}: small CNN, 32x32x3 images, batch 32, Adam`);
-      const runs = CONFIGS.map((cfg) => {
-        console.log(`\n== ${cfg.name}`);
-        return runConfig(cfg, epochs, steps, 32, 32);
-      });
-      const base = runs[0].history.at(-1)!.msPerStep;
-      console.log('\nconfiguration                              ms/step  speedup  final loss  accuracy  peak tensor MB');
-      for (const r of runs) {
-        const last = r.history.at(-1)!;
-        console.log(
-          `${r.name.padEnd(42)} ${last.msPerStep.toFixed(1).padStart(7)}  ${(base / last.msPerStep).toFixed(2).padStart(6)}x  ${last.loss.toFixed(4).padStart(10)}  ${last.accuracy.toFixed(4).padStart(8)}  ${(r.peakTensorBytes / 2 ** 20).toFixed(1).padStart(14)}`,
-        );
+  addTrainOptions(
+    program.command('demo').description("the seed's experiment: float32 vs mixed precision, with and without the JIT, tracked and compared"),
+  )
+    .option('--quick', 'small data and one epoch (about a minute)')
+    .option('--no-ui', 'do not serve the dashboard at the end')
+    .action(async (f: TrainFlags & { quick?: boolean; ui: boolean }) => {
+      if (f.policy !== undefined || f.jit !== undefined || f.lossScale !== undefined || f.name !== undefined) {
+        throw new Error('demo runs every policy/jit configuration itself; use `keel train` for --policy, --jit, --loss-scale or --name');
       }
-      if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ backend: keel.getBackend(), runs }, null, 2)}\n`);
+      const o = resolveTrainOptions(f, f.quick ?? false);
+      const group = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      console.log(
+        `Keel demo on ${keel.getDevice()}\n${o.model}, ${o.imageSize}x${o.imageSize} images, batch ${o.batchSize}, Adam ${o.lr}, ${o.epochs} epoch(s); tracked as group ${group}`,
+      );
+      const rows: { label: string; r: RunResult }[] = [];
+      for (const c of DEMO_CONFIGS) {
+        console.log(`\n== ${c.label}`);
+        const r = await trainOne({ ...o, policy: c.policy, jit: c.jit, lossScale: 'dynamic', name: c.label, group });
+        rows.push({ label: c.label, r });
+      }
+      console.log(`\n${comparisonTable(rows)}`);
+      console.log('\nspeedup and mem ratio are against float32; peak MB is the tensor memory high-water mark of the run.');
+      if (f.json) {
+        writeFileSync(f.json, `${JSON.stringify({ backend: keel.getBackend(), device: keel.getDevice(), runs: rows.map((x) => x.r) }, null, 2)}\n`);
+      }
+      if (f.ui) await serveUi(o.runsDir);
     });
 }
