@@ -1,7 +1,8 @@
 // Runs every script in examples/ as a user would (node, importing 'keel' from the built package),
 // with small sizes, and checks it exits cleanly with the output it promises.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,6 +40,23 @@ describe('examples', () => {
     const acc = Number(/accuracy (\d\.\d+)/.exec(out)![1]);
     expect(acc).toBeGreaterThan(0.6);
   }, 120_000);
+
+  it('03-resnet50-transfer: frozen ResNet50 base, float16 input, float32 head, jit, on generated ships', () => {
+    const out = run('03-resnet50-transfer.mjs', { EPOCHS: '1', LIMIT: '48', IMAGE_SIZE: '32', COUNT: '60', BATCH: '16' });
+    expect(out).toMatch(/params: 23597957 \(trainable 10245\)/);
+    expect(out).toMatch(/training_time [\d.]+s, loss scale \d+, val_accuracy \d\.\d{4}/);
+  }, 180_000);
+
+  it('04-track-custom-loop: the run is in the store with its metrics', () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'keel-ex-runs-'));
+    const out = run('04-track-custom-loop.mjs', { STEPS: '30', RUNS_DIR: runsDir });
+    const id = /run (\w+): final loss/.exec(out)![1];
+    const shown = JSON.parse(execFileSync(process.execPath, [join(root, 'dist/cli.js'), 'runs', 'show', id, '--json', '--runs-dir', runsDir], { encoding: 'utf8' }));
+    expect(shown.status).toBe('finished');
+    expect(shown.metrics.loss).toHaveLength(30);
+    expect(shown.summary.training_time).toBeGreaterThan(0);
+    expect(shown.config).toMatchObject({ lr: 0.05, steps: 30 });
+  }, 120_000);
 });
 
-const EXPECTED = ['01-policy.mjs', '02-custom-loop.mjs'];
+const EXPECTED = ['01-policy.mjs', '02-custom-loop.mjs', '03-resnet50-transfer.mjs', '04-track-custom-loop.mjs'];
