@@ -2,6 +2,7 @@
 // The `keel` command line: one sub-command per file in cli/.
 
 import { Command, CommanderError } from 'commander';
+import { UsageError } from './cli/args.js';
 import { registerDemo } from './cli/demo.js';
 import { registerTrain } from './cli/train.js';
 import { registerRuns } from './cli/runs.js';
@@ -23,5 +24,5 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode === 1 ? 2 : e.exitCode);
   console.error(`keel: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(e instanceof UsageError ? 2 : 1);
 }

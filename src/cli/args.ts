@@ -33,3 +33,6 @@ export function lossScaleArg(v: string): 'dynamic' | 'none' | number {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--loss-scale must be 'dynamic', 'none' or a number > 0, got '${v}'.`);
   return n;
 }
+
+/** A bad combination of arguments found after parsing: the CLI prints it and exits with code 2. */
+export class UsageError extends Error {}

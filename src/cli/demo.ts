@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import * as keel from '../index.js';
 import { type PolicyName, type RunResult, trainOne } from './experiment.js';
+import { UsageError } from './args.js';
 import { addTrainOptions, resolveTrainOptions, type TrainFlags } from './train-options.js';
 
 interface DemoConfig {
@@ -74,7 +75,7 @@ export function registerDemo(program: Command): void {
     .option('--no-ui', 'do not serve the dashboard at the end')
     .action(async (f: TrainFlags & { quick?: boolean; ui: boolean }) => {
       if (f.policy !== undefined || f.jit !== undefined || f.lossScale !== undefined || f.name !== undefined) {
-        throw new Error('demo runs every policy/jit configuration itself; use `keel train` for --policy, --jit, --loss-scale or --name');
+        throw new UsageError('demo runs every policy/jit configuration itself; use `keel train` for --policy, --jit, --loss-scale or --name');
       }
       const o = resolveTrainOptions(f, f.quick ?? false);
       const group = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;

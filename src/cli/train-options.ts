@@ -1,6 +1,6 @@
 // The training options `keel train` and `keel demo` share (SPEC.md), with their defaults.
 import type { Command } from 'commander';
-import { intIn, lossScaleArg, oneOf, positiveNumber } from './args.js';
+import { intIn, lossScaleArg, oneOf, positiveNumber, UsageError } from './args.js';
 import type { LossScaleSetting, ModelName, PolicyName, TrainOptions } from './experiment.js';
 
 export interface TrainFlags {
@@ -59,7 +59,7 @@ export function resolveTrainOptions(f: TrainFlags, quick: boolean): TrainOptions
       ? { model: 'smallcnn' as const, imageSize: 32, batchSize: 32, lr: 3e-3, epochs: 1, count: 300 }
       : { model: 'smallcnn' as const, imageSize: 64, batchSize: 32, lr: 3e-3, epochs: 3, count: 1500 };
   if (f.lossScale !== undefined && (f.policy ?? 'float32') !== 'mixed_float16') {
-    throw new Error(`--loss-scale applies to --policy mixed_float16 only (policy is ${f.policy ?? 'float32'})`);
+    throw new UsageError(`--loss-scale applies to --policy mixed_float16 only (policy is ${f.policy ?? 'float32'})`);
   }
   return {
     data: f.data,
