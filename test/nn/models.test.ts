@@ -245,6 +245,41 @@ describe('training', () => {
     await expect(m.fit(x, keel.ones([8, 3]), { verbose: 0 })).rejects.toThrow(/meanSquaredError: labels have shape \[8,3\], predictions \[8,2\]/);
   });
 
+  for (const policy of ['float32', 'mixed_float16']) {
+    it(`a run resumed from a checkpoint (weights + optimizer state) continues with the same losses (${policy})`, async () => {
+      const { x, y } = separable(64, 9);
+      const make = () => {
+        const m = keel.sequential({
+          layers: [
+            keel.layers.dense({ units: 8, inputShape: [4], activation: 'relu', name: 'ckpt_hidden', dtype: policy, kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }) }),
+            keel.layers.dense({ units: 2, activation: 'softmax', name: 'ckpt_out', dtype: 'float32', kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }) }),
+          ],
+        });
+        m.compile({ optimizer: keel.train.adam(0.05), loss: 'categoricalCrossentropy' });
+        return m;
+      };
+      const fitArgs = { batchSize: 16, shuffle: false, verbose: 0 as const };
+      const full = make();
+      const whole = (await full.fit(x, y, { ...fitArgs, epochs: 4 })).history.loss;
+      full.optimizer!.dispose();
+      full.dispose();
+      const first = make();
+      await first.fit(x, y, { ...fitArgs, epochs: 2 });
+      const dir = mkdtempSync(join(tmpdir(), 'keel-ckpt-'));
+      await first.saveWeights(join(dir, 'w.safetensors'));
+      const state = await first.optimizer!.getWeights();
+      first.optimizer!.dispose();
+      first.dispose();
+      const resumed = make();
+      await resumed.loadWeights(join(dir, 'w.safetensors'));
+      await resumed.optimizer!.setWeights(state);
+      const rest = (await resumed.fit(x, y, { ...fitArgs, epochs: 4, initialEpoch: 2 })).history.loss;
+      expect(rest).toEqual(whole.slice(2));
+      resumed.optimizer!.dispose();
+      resumed.dispose();
+    });
+  }
+
   it('training in tidy-free loops does not leak tensors', async () => {
     const { x, y } = separable(64, 6);
     const m = keel.sequential({ layers: [keel.layers.dense({ units: 4, inputShape: [4], activation: 'relu' }), keel.layers.batchNormalization(), keel.layers.dense({ units: 2, activation: 'softmax' })] });
