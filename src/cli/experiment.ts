@@ -109,7 +109,7 @@ export async function buildModel(o: Pick<TrainOptions, 'model' | 'policy' | 'ima
     let features: SymbolicTensor;
     if (o.model === 'smallcnn') {
       if (o.weights) throw new Error('--weights applies to resnet18/resnet50 only');
-      const base = await keel.applications.smallCnn({ inputTensor: x, includeTop: false, filters: [32, 64, 128] });
+      const base = await keel.applications.smallCnn({ inputTensor: x, includeTop: false, filters: [16, 32, 64] });
       base.trainable = !o.freezeBase;
       features = base.outputs[0];
     } else {
