@@ -7,6 +7,7 @@ import { registerDemo } from './cli/demo.js';
 import { registerTrain } from './cli/train.js';
 import { registerRuns } from './cli/runs.js';
 import { registerShips } from './cli/ships.js';
+import { registerUi } from './cli/ui.js';
 
 const program = new Command('keel')
   .description('Keel: mixed-precision deep learning for TypeScript')
@@ -18,6 +19,7 @@ registerDemo(program);
 registerTrain(program);
 registerShips(program);
 registerRuns(program);
+registerUi(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -29,3 +29,4 @@ export { applications } from './applications/index.js';
 export { jit, type JitStats } from './jit/index.js';
 export * as track from './track/index.js';
 export * as data from './data/index.js';
+export * as ui from './ui/index.js';

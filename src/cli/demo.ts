@@ -47,16 +47,8 @@ export function comparisonTable(rows: { label: string; r: RunResult }[]): string
 }
 
 async function serveUi(runsDir: string | undefined): Promise<void> {
-  let serve: ((o: { runsDir?: string; port?: number; host?: string }) => Promise<{ url: string; close: () => Promise<void> }>) | undefined;
-  try {
-    // the dashboard is optional in this build: resolved at run time
-    const modulePath = '../ui/server.js';
-    ({ serveDashboard: serve } = await import(modulePath));
-  } catch {
-    console.log('\n(The dashboard is not part of this build; `keel runs list` shows the runs.)');
-    return;
-  }
-  const { url, close } = await serve!({ runsDir });
+  const { serveDashboard } = await import('../ui/index.js');
+  const { url, close } = await serveDashboard({ runsDir, port: 6006 }).catch(() => serveDashboard({ runsDir, port: 0 }));
   console.log(`\nDashboard: ${url}  (Ctrl-C to stop)`);
   await new Promise<void>((done) => {
     const stop = () => {
