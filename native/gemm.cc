@@ -1,12 +1,20 @@
 // N-API surface of Keel's native CPU kernels (see src/backend/cpu/native.ts for the TypeScript side):
 //
 //   gemm(a, aOffset, lda, strideA, transA, b, bOffset, ldb, strideB, transB,
-//        c, cOffset, ldc, strideC, batch, M, N, K, accumulate): void
-//     For each bi < batch: C_bi[M,N] (+)= op(A_bi)[M,K] * op(B_bi)[K,N], row-major float32;
+//        c, cOffset, ldc, strideC, batch, M, N, K, accumulate[, types]): void
+//     For each bi < batch: C_bi[M,N] (+)= op(A_bi)[M,K] * op(B_bi)[K,N], row-major;
 //     offsets, leading dimensions and strides in elements; stride 0 broadcasts one matrix.
-//   info(): { isa: 'avx512' | 'avx2' | 'portable', threads: number }
+//     types (default 0: all float32) = aType | bType << 2 | cType << 4 with 0 = float32
+//     (Float32Array), 1 = bfloat16, 2 = float16 (Uint16Array bit patterns). Accumulation is float32;
+//     a 16-bit C is rounded to nearest even once per element.
+//   conv2d(op, in1, in2, out, types, batch, inH, inW, inC, outH, outW, outC, kH, kW,
+//          strideH, strideW, dilationH, dilationW, padTop, padLeft): void
+//     NHWC convolution (native/conv.h): op 0 = forward (x, w) -> y, 1 = gradient with respect to
+//     the input (dy, w) -> dx, 2 = gradient with respect to the filter (x, dy) -> dw; types as
+//     above for (in1, in2, out). Every element of out is written.
+//   info(): { isa: 'avx512' | 'avx2' | 'portable', bf16: 'avx512bf16' | 'convert', threads: number }
 //
-// The call is synchronous and validates everything it dereferences: wrong types throw TypeError,
+// The calls are synchronous and validate everything they dereference: wrong types throw TypeError,
 // out-of-range spans throw RangeError('gemm: buffers too small ...'). The module is context-aware
 // (NAPI_MODULE_INIT), so it loads in worker_threads; all environments share one thread pool.
 #include <node_api.h>
@@ -15,15 +23,16 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "conv.h"
 #include "gemm_kernels.h"
 #include "thread_pool.h"
 
 namespace {
 
 constexpr size_t kGemmArgc = 19;
-const char* const kArgNames[kGemmArgc] = {
+const char* const kArgNames[kGemmArgc + 1] = {
     "a", "aOffset", "lda", "strideA", "transA", "b", "bOffset", "ldb", "strideB", "transB",
-    "c", "cOffset", "ldc", "strideC", "batch", "M", "N", "K", "accumulate"};
+    "c", "cOffset", "ldc", "strideC", "batch", "M", "N", "K", "accumulate", "types"};
 
 // Throws (unless an exception is already pending) and returns nullptr for convenient `return`.
 napi_value throw_type(napi_env env, const char* msg) {
@@ -33,37 +42,65 @@ napi_value throw_type(napi_env env, const char* msg) {
   return nullptr;
 }
 
-bool get_f32(napi_env env, napi_value v, size_t idx, float** data, size_t* length) {
-  char msg[160];
+/** A typed array of the storage `t` needs (Float32Array for float32, Uint16Array for 16-bit formats). */
+bool get_array(napi_env env, napi_value v, const char* fn, size_t idx, const char* name, keel::DType t, void** data,
+               size_t* length) {
+  char msg[200];
   bool is_ta = false;
   napi_typedarray_type type;
   void* p = nullptr;
+  const bool f32 = t == keel::DType::F32;
   // Node's `data` already points at the view's first element: the view's byte_offset is applied,
   // so it must not be added again.
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
       napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    std::snprintf(msg, sizeof msg, "gemm: argument %zu (%s) must be a Float32Array", idx, kArgNames[idx]);
+      type != (f32 ? napi_float32_array : napi_uint16_array)) {
+    if (f32) std::snprintf(msg, sizeof msg, "%s: argument %zu (%s) must be a Float32Array", fn, idx, name);
+    else std::snprintf(msg, sizeof msg, "%s: argument %zu (%s) must be a Uint16Array (%s bits)", fn, idx, name, keel::dtype_name(t));
     throw_type(env, msg);
     return false;
   }
-  *data = static_cast<float*>(p);
+  *data = p;
   return true;
 }
 
-bool get_index(napi_env env, napi_value v, size_t idx, int64_t* out) {
+bool get_gemm_array(napi_env env, napi_value v, size_t idx, keel::DType t, void** data, size_t* length) {
+  return get_array(env, v, "gemm", idx, kArgNames[idx], t, data, length);
+}
+
+/** The types argument: three 2-bit codes, each 0..2. */
+bool get_types(napi_env env, napi_value v, const char* fn, size_t idx, keel::DType out[3]) {
+  napi_valuetype t;
+  double d = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok ||
+      !(d >= 0 && d < 64) || std::floor(d) != d || (static_cast<int>(d) & 3) == 3 || ((static_cast<int>(d) >> 2) & 3) == 3 ||
+      ((static_cast<int>(d) >> 4) & 3) == 3) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "%s: argument %zu (types) must be aType | bType << 2 | cType << 4 with codes 0 (float32), 1 (bfloat16), 2 (float16)", fn, idx);
+    throw_type(env, msg);
+    return false;
+  }
+  const int code = static_cast<int>(d);
+  for (int i = 0; i < 3; ++i) out[i] = static_cast<keel::DType>((code >> (2 * i)) & 3);
+  return true;
+}
+
+bool get_index_named(napi_env env, napi_value v, const char* fn, size_t idx, const char* name, int64_t* out) {
   char msg[160];
   napi_valuetype t;
   double d = 0;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok ||
       !std::isfinite(d) || d < 0 || d > 9007199254740991.0 || std::floor(d) != d) {
-    std::snprintf(msg, sizeof msg, "gemm: argument %zu (%s) must be a non-negative integer number", idx,
-                  kArgNames[idx]);
+    std::snprintf(msg, sizeof msg, "%s: argument %zu (%s) must be a non-negative integer number", fn, idx, name);
     throw_type(env, msg);
     return false;
   }
   *out = static_cast<int64_t>(d);
   return true;
+}
+
+bool get_index(napi_env env, napi_value v, size_t idx, int64_t* out) {
+  return get_index_named(env, v, "gemm", idx, kArgNames[idx], out);
 }
 
 bool get_bool(napi_env env, napi_value v, size_t idx, bool* out) {
@@ -85,23 +122,25 @@ unsigned __int128 span(int64_t off, int64_t stride, int64_t batch, int64_t rows,
 }
 
 napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = kGemmArgc;
-  napi_value argv[kGemmArgc];
+  size_t argc = kGemmArgc + 1;
+  napi_value argv[kGemmArgc + 1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return throw_type(env, "gemm: bad call");
-  if (argc != kGemmArgc) {
+  if (argc != kGemmArgc && argc != kGemmArgc + 1) {
     char msg[128];
-    std::snprintf(msg, sizeof msg, "gemm: expected %zu arguments, got %zu", kGemmArgc, argc);
+    std::snprintf(msg, sizeof msg, "gemm: expected %zu arguments (%zu with types), got %zu", kGemmArgc, kGemmArgc + 1, argc);
     return throw_type(env, msg);
   }
-  float *a, *b, *c;
+  keel::DType types[3] = {keel::DType::F32, keel::DType::F32, keel::DType::F32};
+  if (argc == kGemmArgc + 1 && !get_types(env, argv[kGemmArgc], "gemm", kGemmArgc, types)) return nullptr;
+  void *a, *b, *c;
   size_t a_len, b_len, c_len;
   int64_t aOff, lda, sA, bOff, ldb, sB, cOff, ldc, sC, batch, M, N, K;
   bool tA, tB, acc;
-  if (!get_f32(env, argv[0], 0, &a, &a_len) || !get_index(env, argv[1], 1, &aOff) ||
+  if (!get_gemm_array(env, argv[0], 0, types[0], &a, &a_len) || !get_index(env, argv[1], 1, &aOff) ||
       !get_index(env, argv[2], 2, &lda) || !get_index(env, argv[3], 3, &sA) || !get_bool(env, argv[4], 4, &tA) ||
-      !get_f32(env, argv[5], 5, &b, &b_len) || !get_index(env, argv[6], 6, &bOff) ||
+      !get_gemm_array(env, argv[5], 5, types[1], &b, &b_len) || !get_index(env, argv[6], 6, &bOff) ||
       !get_index(env, argv[7], 7, &ldb) || !get_index(env, argv[8], 8, &sB) || !get_bool(env, argv[9], 9, &tB) ||
-      !get_f32(env, argv[10], 10, &c, &c_len) || !get_index(env, argv[11], 11, &cOff) ||
+      !get_gemm_array(env, argv[10], 10, types[2], &c, &c_len) || !get_index(env, argv[11], 11, &cOff) ||
       !get_index(env, argv[12], 12, &ldc) || !get_index(env, argv[13], 13, &sC) ||
       !get_index(env, argv[14], 14, &batch) || !get_index(env, argv[15], 15, &M) ||
       !get_index(env, argv[16], 16, &N) || !get_index(env, argv[17], 17, &K) ||
@@ -123,19 +162,76 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return nullptr;
   }
 
-  keel::GemmArgs g{a + (K == 0 ? 0 : aOff), lda, sA, tA, b + (K == 0 ? 0 : bOff), ldb, sB, tB,
-                   c + cOff, ldc, sC, batch, M, N, K, acc};
+  const auto at = [](void* p, int64_t off, keel::DType t) { return static_cast<char*>(p) + off * keel::dtype_size(t); };
+  keel::GemmArgs g{at(a, K == 0 ? 0 : aOff, types[0]), lda, sA, tA, at(b, K == 0 ? 0 : bOff, types[1]), ldb, sB, tB,
+                   at(c, cOff, types[2]), ldc, sC, batch, M, N, K, acc};
+  g.ta = types[0];
+  g.tb = types[1];
+  g.tc = types[2];
   if (!keel::gemm_run(g)) napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "gemm: out of memory for packing buffers");
   return nullptr;
 }
 
+constexpr size_t kConvArgc = 20;
+const char* const kConvNames[kConvArgc] = {"op",   "in1",     "in2",     "out",       "types",     "batch",  "inH",
+                                           "inW",  "inC",     "outH",    "outW",      "outC",      "kH",     "kW",
+                                           "strideH", "strideW", "dilationH", "dilationW", "padTop", "padLeft"};
+
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = kConvArgc;
+  napi_value argv[kConvArgc];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return throw_type(env, "conv2d: bad call");
+  if (argc != kConvArgc) {
+    char msg[128];
+    std::snprintf(msg, sizeof msg, "conv2d: expected %zu arguments, got %zu", kConvArgc, argc);
+    return throw_type(env, msg);
+  }
+  int64_t op;
+  keel::DType types[3];
+  if (!get_index_named(env, argv[0], "conv2d", 0, kConvNames[0], &op) || !get_types(env, argv[4], "conv2d", 4, types))
+    return nullptr;
+  if (op > 2) return throw_type(env, "conv2d: argument 0 (op) must be 0 (forward), 1 (input gradient) or 2 (filter gradient)");
+  int64_t v[15];
+  for (size_t i = 5; i < kConvArgc; ++i)
+    if (!get_index_named(env, argv[i], "conv2d", i, kConvNames[i], &v[i - 5])) return nullptr;
+  keel::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g.kH < 1 || g.kW < 1 || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1)
+    return throw_type(env, "conv2d: kernel sizes, strides and dilations must be >= 1");
+  void *p1, *p2, *po;
+  size_t l1, l2, lo;
+  if (!get_array(env, argv[1], "conv2d", 1, kConvNames[1], types[0], &p1, &l1) ||
+      !get_array(env, argv[2], "conv2d", 2, kConvNames[2], types[1], &p2, &l2) ||
+      !get_array(env, argv[3], "conv2d", 3, kConvNames[3], types[2], &po, &lo))
+    return nullptr;
+  using u128 = unsigned __int128;
+  const u128 xs = static_cast<u128>(g.batch) * g.inH * g.inW * g.inC;
+  const u128 ys = static_cast<u128>(g.batch) * g.outH * g.outW * g.outC;
+  const u128 ws = static_cast<u128>(g.kH) * g.kW * g.inC * g.outC;
+  const auto op_ = static_cast<keel::ConvOp>(op);
+  const u128 n1 = op_ == keel::ConvOp::BackpropInput ? ys : xs;
+  const u128 n2 = op_ == keel::ConvOp::Forward ? ws : op_ == keel::ConvOp::BackpropInput ? ws : ys;
+  const u128 no = op_ == keel::ConvOp::Forward ? ys : op_ == keel::ConvOp::BackpropInput ? xs : ws;
+  if (n1 > l1 || n2 > l2 || no > lo) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "conv2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
+                  static_cast<double>(n1), l1, static_cast<double>(n2), l2, static_cast<double>(no), lo);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return nullptr;
+  }
+  if (!keel::conv_run(op_, p1, types[0], p2, types[1], po, types[2], g))
+    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "conv2d: out of memory for scratch buffers");
+  return nullptr;
+}
+
 napi_value Info(napi_env env, napi_callback_info /*info*/) {
-  napi_value obj, isa, threads;
+  napi_value obj, isa, bf16, threads;
   if (napi_create_object(env, &obj) != napi_ok) return nullptr;
-  const char* name = keel::isa_name(keel::selected_isa());
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &isa);
+  const keel::Isa sel = keel::selected_isa();
+  napi_create_string_utf8(env, keel::isa_name(sel), NAPI_AUTO_LENGTH, &isa);
+  napi_create_string_utf8(env, sel == keel::Isa::Avx512Bf16 ? "avx512bf16" : "convert", NAPI_AUTO_LENGTH, &bf16);
   napi_create_int32(env, keel::pool_size(), &threads);
   napi_set_named_property(env, obj, "isa", isa);
+  napi_set_named_property(env, obj, "bf16", bf16);
   napi_set_named_property(env, obj, "threads", threads);
   return obj;
 }
@@ -147,6 +243,7 @@ void EnvCleanup(void* /*arg*/) { keel::pool_env_release(); }
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;

@@ -5,6 +5,7 @@
 //   axpys: out[l] = sum_k v[k] * X[k*ldx + l]        (matrix rows contiguous along the output),
 // with v the vector operand gathered into a contiguous buffer. The code is one template over the
 // vector width (GCC vector extensions), compiled once per ISA through target-attributed wrappers.
+// Only float32 operands come here (16-bit ones take the blocked path, which converts while packing).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -182,9 +183,9 @@ thread_local GemvScratch tls_gemv;
 /** The C block [m0,m1) x [n0,n1) of batch entry bi when M == 1 or N == 1. */
 template <DotsFn dots, AxpysFn axpys>
 bool gemv_tile(const GemmArgs& g, int64_t bi, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const float* A = g.a + bi * g.strideA;
-  const float* B = g.b + bi * g.strideB;
-  float* C = g.c + bi * g.strideC;
+  const float* A = static_cast<const float*>(g.a) + bi * g.strideA;
+  const float* B = static_cast<const float*>(g.b) + bi * g.strideB;
+  float* C = static_cast<float*>(g.c) + bi * g.strideC;
   const int64_t K = g.K;
   const bool row = g.M == 1;  // else N == 1
   const int64_t lo = row ? n0 : m0, len = row ? n1 - n0 : m1 - m0;
@@ -221,6 +222,7 @@ bool gemv_tile(const GemmArgs& g, int64_t bi, int64_t m0, int64_t m1, int64_t n0
 GemvTileFn gemv_tile_for(Isa isa) {
   switch (isa) {
 #ifdef KEEL_X86
+    case Isa::Avx512Bf16:
     case Isa::Avx512:
       return &gemv_tile<dots_avx512, axpys_avx512>;
     case Isa::Avx2:

@@ -4,12 +4,13 @@ import { cpus } from 'node:os';
 import type { DType, Storage } from '../../dtype.js';
 import { allocStorage, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
 import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
+import type { Conv2DInfo } from '../primitives.js';
 import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
 import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
 import { compileFusedJs } from './fused.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
-import { gemm, gemmInfo } from './gemm.js';
+import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
 import * as pool from './pool.js';
 import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './reduce.js';
@@ -109,7 +110,21 @@ function sizeOf(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
+/** The GEMM/convolution operand format of a float dtype (null for int32/bool). */
+function floatType(d: DType): GemmDType | null {
+  return d === 'float32' || d === 'bfloat16' || d === 'float16' ? d : null;
+}
+
 function makeKernels(be: CpuBackend): KernelTable {
+  /** conv2d and its gradients on the stored values (16-bit operands are not decoded here). */
+  const convKernel = (op: conv.ConvOp, p: TensorInfo, q: TensorInfo, info: Conv2DInfo, out: OutputSpec): DataId => {
+    const tp = floatType(p.dtype);
+    const tq = floatType(q.dtype);
+    const to = floatType(out.dtype);
+    if (!tp || !tq || !to) throw new Error(`${op}: expected float operands, got ${p.dtype} and ${q.dtype}`);
+    const values = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
+    return be.adopt(conv.convMixed(op, values(p), tp, values(q), tq, to, info));
+  };
   return {
     unary: ([x], { op }, out) => {
       const o = be.scratch(out, sizeOf(out.shape));
@@ -250,35 +265,49 @@ function makeKernels(be: CpuBackend): KernelTable {
       const batch = sizeOf(out.shape.slice(0, r - 2));
       const bA = sizeOf(a.shape.slice(0, -2));
       const bB = sizeOf(b.shape.slice(0, -2));
-      const c = new Float32Array(batch * M * N);
-      gemm({
+      const layout = {
         batch,
         M,
         N,
         K,
         transA: transposeA,
         transB: transposeB,
-        a: be.f32(a),
         aOffset: 0,
         lda: a.shape[a.shape.length - 1],
         strideA: bA === 1 ? 0 : M * K,
-        b: be.f32(b),
         bOffset: 0,
         ldb: b.shape[b.shape.length - 1],
         strideB: bB === 1 ? 0 : K * N,
-        c,
         cOffset: 0,
         ldc: N,
         strideC: M * N,
         accumulate: false,
-      });
+      };
+      const ta = floatType(a.dtype);
+      const tb = floatType(b.dtype);
+      const tc = floatType(out.dtype);
+      if (ta && tb && tc) {
+        // float operands go to the GEMM as stored: 16-bit ones are read (and the result rounded)
+        // natively, without a decode/encode pass here
+        const c = allocStorage(out.dtype, batch * M * N) as Float32Array | Uint16Array;
+        gemmMixed({
+          ...layout,
+          a: be.values(a.dataId) as Float32Array | Uint16Array,
+          b: be.values(b.dataId) as Float32Array | Uint16Array,
+          c,
+          aType: ta,
+          bType: tb,
+          cType: tc,
+        });
+        return be.adopt(c);
+      }
+      const c = new Float32Array(batch * M * N);
+      gemm({ ...layout, a: be.f32(a), b: be.f32(b), c });
       return be.output(c, out);
     },
-    conv2d: ([x, w], { info }, out) => be.output(conv.conv2d(be.f32(x), be.f32(w), info), out),
-    conv2dBackpropInput: ([dy, w], { info }, out) =>
-      be.output(conv.conv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
-    conv2dBackpropFilter: ([x, dy], { info }, out) =>
-      be.output(conv.conv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
+    conv2d: ([x, w], { info }, out) => convKernel('forward', x, w, info, out),
+    conv2dBackpropInput: ([dy, w], { info }, out) => convKernel('backpropInput', dy, w, info, out),
+    conv2dBackpropFilter: ([x, dy], { info }, out) => convKernel('backpropFilter', x, dy, info, out),
     depthwiseConv2d: ([x, w], { info }, out) =>
       be.output(depthwise.depthwiseConv2d(be.f32(x), be.f32(w), info), out),
     depthwiseConv2dBackpropInput: ([dy, w], { info }, out) =>

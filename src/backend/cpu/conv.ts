@@ -1,8 +1,65 @@
-// conv2d and its two gradients on NHWC float32 data, by im2col + GEMM.
-// The patch matrix is built for a chunk of output rows at a time so its size stays bounded
-// (COL_BUDGET floats) whatever the batch; 1x1 stride-1 unpadded convolutions skip im2col.
+// conv2d and its two gradients on NHWC data.
+//
+// convMixed() is the backend's entry: operands in float32, bfloat16 or float16 storage, run by the
+// native addon (native/conv.cc: multi-threaded, im2col per task in bounded buffers, 16-bit operands
+// read directly — bfloat16 through the AVX512-BF16 GEMM — and a 16-bit result rounded once) when it
+// is built, else by the JavaScript float32 functions below on decoded copies, rounded afterwards.
+//
+// The JavaScript path: im2col + GEMM. The patch matrix is built for a chunk of output rows at a time
+// so its size stays bounded (COL_BUDGET floats) whatever the batch; 1x1 stride-1 unpadded
+// convolutions skip im2col.
+import { type DType, decodeBfloat16, decodeFloat16, fromNumbers } from '../../dtype.js';
 import type { Conv2DInfo } from '../primitives.js';
 import { gemm } from './gemm.js';
+import { loadNativeMixed, nativeTypes } from './native.js';
+
+/** The float formats convolutions take: storage Float32Array (float32) or Uint16Array (16-bit). */
+export type ConvDType = 'float32' | 'bfloat16' | 'float16';
+export type ConvArray = Float32Array | Uint16Array;
+export type ConvOp = 'forward' | 'backpropInput' | 'backpropFilter';
+
+const NATIVE_OP: Record<ConvOp, 0 | 1 | 2> = { forward: 0, backpropInput: 1, backpropFilter: 2 };
+
+function outputSize(op: ConvOp, i: Conv2DInfo): number {
+  if (op === 'forward') return i.batch * i.outH * i.outW * i.outC;
+  if (op === 'backpropInput') return i.batch * i.inH * i.inW * i.inC;
+  return i.kH * i.kW * i.inC * i.outC;
+}
+
+function asFloat32(x: ConvArray, t: ConvDType): Float32Array {
+  if (t === 'float32') return x as Float32Array;
+  return t === 'bfloat16' ? decodeBfloat16(x as Uint16Array) : decodeFloat16(x as Uint16Array);
+}
+
+/**
+ * forward: (x, w) -> y; backpropInput: (dy, w) -> dx; backpropFilter: (x, dy) -> dw, each operand
+ * in its own float format, the result in outType (float32 accumulation, rounded once to 16 bits).
+ */
+export function convMixed(
+  op: ConvOp,
+  in1: ConvArray,
+  t1: ConvDType,
+  in2: ConvArray,
+  t2: ConvDType,
+  outType: ConvDType,
+  i: Conv2DInfo,
+): ConvArray {
+  const native = loadNativeMixed();
+  if (native) {
+    const n = outputSize(op, i);
+    const out = outType === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    native.conv2d(
+      NATIVE_OP[op], in1, in2, out, nativeTypes(t1, t2, outType),
+      i.batch, i.inH, i.inW, i.inC, i.outH, i.outW, i.outC, i.kH, i.kW,
+      i.strideH, i.strideW, i.dilationH, i.dilationW, i.padTop, i.padLeft,
+    );
+    return out;
+  }
+  const a = asFloat32(in1, t1);
+  const b = asFloat32(in2, t2);
+  const r = op === 'forward' ? conv2d(a, b, i) : op === 'backpropInput' ? conv2dBackpropInput(a, b, i) : conv2dBackpropFilter(a, b, i);
+  return outType === 'float32' ? r : (fromNumbers(outType as DType, r) as Uint16Array);
+}
 
 /** Upper bound on the patch matrix, in float32 elements (32 MiB). */
 const DEFAULT_COL_BUDGET = 8 << 20;

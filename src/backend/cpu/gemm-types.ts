@@ -27,10 +27,35 @@ export interface GemmParams {
   accumulate: boolean;
 }
 
+/** Element formats a GEMM operand may have: 16-bit floats are Uint16Array bit patterns. */
+export type GemmDType = 'float32' | 'bfloat16' | 'float16';
+
+/** A GEMM operand array: Float32Array for float32, Uint16Array for bfloat16/float16. */
+export type GemmArray = Float32Array | Uint16Array;
+
+/**
+ * The same GEMM with each operand in its own format. Products accumulate in float32 (bfloat16 ×
+ * bfloat16 on the AVX512-BF16 kernel where the CPU has it); a 16-bit C receives each float32 result
+ * rounded to nearest even once (as src/dtype.ts rounds; accumulate: round(C + A·B)).
+ */
+export interface GemmMixedParams extends Omit<GemmParams, 'a' | 'b' | 'c'> {
+  a: GemmArray;
+  b: GemmArray;
+  c: GemmArray;
+  aType: GemmDType;
+  bType: GemmDType;
+  cType: GemmDType;
+}
+
 export interface GemmInfo {
   /** 'native' (C++ addon) or 'js' (portable fallback). */
   impl: 'native' | 'js';
-  /** Instruction set the native kernel dispatched to ('avx512', 'avx2', 'portable'), or 'js'. */
+  /** Instruction set the native float32 kernel dispatched to ('avx512', 'avx2', 'portable'), or 'js'. */
   isa: string;
+  /**
+   * How bfloat16 × bfloat16 products run: 'avx512bf16' (VDPBF16PS kernel on the 16-bit values),
+   * 'convert' (widened to float32 while packing, float32 kernel) or 'js' (decoded in JavaScript).
+   */
+  bf16?: string;
   threads: number;
 }

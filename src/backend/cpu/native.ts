@@ -4,15 +4,41 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The C++ addon's surface (native/*.cc). All arrays are float32; offsets and strides in elements. */
+/**
+ * The C++ addon's surface (native/gemm.cc). Float32 operands are Float32Arrays, bfloat16/float16
+ * ones Uint16Arrays; offsets and strides in elements.
+ */
 export interface NativeKernels {
+  /**
+   * `types` (default 0: all float32) = aType | bType << 2 | cType << 4, codes in NATIVE_DTYPE.
+   * Addons built before 16-bit support take exactly 19 arguments (see hasMixed()).
+   */
   gemm(
-    a: Float32Array, aOffset: number, lda: number, strideA: number, transA: boolean,
-    b: Float32Array, bOffset: number, ldb: number, strideB: number, transB: boolean,
-    c: Float32Array, cOffset: number, ldc: number, strideC: number,
-    batch: number, M: number, N: number, K: number, accumulate: boolean,
+    a: Float32Array | Uint16Array, aOffset: number, lda: number, strideA: number, transA: boolean,
+    b: Float32Array | Uint16Array, bOffset: number, ldb: number, strideB: number, transB: boolean,
+    c: Float32Array | Uint16Array, cOffset: number, ldc: number, strideC: number,
+    batch: number, M: number, N: number, K: number, accumulate: boolean, types?: number,
   ): void;
-  info(): { isa: string; threads: number };
+  /**
+   * NHWC conv2d: op 0 forward (x, w) -> y, 1 input gradient (dy, w) -> dx, 2 filter gradient
+   * (x, dy) -> dw; `types` codes (in1, in2, out) as for gemm. Absent from older addons.
+   */
+  conv2d?(
+    op: 0 | 1 | 2,
+    in1: Float32Array | Uint16Array, in2: Float32Array | Uint16Array, out: Float32Array | Uint16Array, types: number,
+    batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
+    kH: number, kW: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number,
+  ): void;
+  info(): { isa: string; threads: number; bf16?: string };
+}
+
+/** The addon's operand format codes. */
+export const NATIVE_DTYPE = { float32: 0, bfloat16: 1, float16: 2 } as const;
+
+/** aType | bType << 2 | cType << 4. */
+export function nativeTypes(a: keyof typeof NATIVE_DTYPE, b: keyof typeof NATIVE_DTYPE, c: keyof typeof NATIVE_DTYPE): number {
+  return NATIVE_DTYPE[a] | (NATIVE_DTYPE[b] << 2) | (NATIVE_DTYPE[c] << 4);
 }
 
 let cached: NativeKernels | null | undefined;
@@ -35,4 +61,10 @@ export function loadNative(): NativeKernels | null {
     process.emitWarning(`keel: could not load native kernels at ${path} (${(err as Error).message}); using JavaScript.`);
   }
   return cached;
+}
+
+/** The addon when it has 16-bit operands and convolutions (built from this version's sources). */
+export function loadNativeMixed(): (NativeKernels & Required<Pick<NativeKernels, 'conv2d'>>) | null {
+  const n = loadNative();
+  return n && typeof n.conv2d === 'function' ? (n as NativeKernels & Required<Pick<NativeKernels, 'conv2d'>>) : null;
 }
