@@ -622,3 +622,39 @@ for (const p of problems) console.log(`problem: ${p}`);
 console.log(`\nwrote ${relative(process.cwd(), opts.out) || opts.out} in ${result.durationS}s`);
 // Peers may be missing (no PyTorch, no network for apt); Keel itself failing to run is an error.
 if (opts.only.some((section) => raw.keel[section]?.error)) process.exitCode = 1;
+
+// Models: eager vs jit, float32 vs mixed precision, ResNet steps beside PyTorch's (bench/models.mjs,
+// bench/torch_models.py), written to bench/results/models.json.
+{
+  console.log(`\n== Models: training steps, eager vs jit, float32 vs mixed  (load average ${loadavg()[0].toFixed(2)})`);
+  const modelsOut = join(dirname(opts.out), 'models.json');
+  const k = spawnSync(process.execPath, [join(here, 'models.mjs'), ...(opts.quick ? ['--quick'] : []), '--json', modelsOut], { stdio: 'inherit', cwd: root });
+  if (k.status !== 0) {
+    console.log('problem: bench/models.mjs failed');
+    process.exitCode = 1;
+  } else if (torch.ok) {
+    const t = spawnSync(PYTHON, [join(here, 'torch_models.py'), ...(opts.quick ? ['--quick'] : [])], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(opts.threads), OMP_WAIT_POLICY: 'PASSIVE' },
+      timeout: 900_000,
+    });
+    const line = t.stdout?.trim().split('\n').at(-1);
+    if (t.status === 0 && line) {
+      const torchModels = JSON.parse(line);
+      const keelModels = JSON.parse(readFileSync(modelsOut, 'utf8'));
+      const pairs = [];
+      for (const tr of torchModels.results) {
+        const policy = tr.dtype === 'float32' ? 'float32' : 'mixed_bfloat16';
+        const kr = keelModels.results.find((r) => r.model === tr.model && r.policy === policy && !r.jit);
+        if (!kr) continue;
+        pairs.push({ model: tr.model, dtype: tr.dtype, keelMs: kr.ms, torchMs: tr.ms, keelOverTorch: kr.ms / tr.ms });
+        console.log(`${tr.model} ${tr.dtype.padEnd(8)}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel/PyTorch ${(kr.ms / tr.ms).toFixed(2)}`);
+      }
+      keelModels.torch = torchModels;
+      keelModels.vsTorch = pairs;
+      writeFileSync(modelsOut, `${JSON.stringify(keelModels, null, 2)}\n`);
+    } else {
+      console.log(`note: PyTorch model steps failed: ${(t.stderr ?? '').trim().split('\n').at(-1)}`);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+# PyTorch side of bench/models.mjs: ResNet18 (64x64, batch 16) and ResNet50 (64x64, batch 8)
+# training steps built like Keel's (Keras') ResNets, float32 and bfloat16 autocast, 2 threads.
+# Prints one JSON line. Run: /usr/bin/python3 bench/torch_models.py [--quick]
+import json, statistics, sys, time
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(2)
+quick = '--quick' in sys.argv
+
+
+def conv_bn(cin, cout, k, s=1, p=0):
+    return [nn.Conv2d(cin, cout, k, s, p, bias=True), nn.BatchNorm2d(cout, eps=1.001e-5)]
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, cin, f, stride, shortcut):
+        super().__init__()
+        self.short = nn.Sequential(*conv_bn(cin, 4 * f, 1, stride)) if shortcut else None
+        self.body = nn.Sequential(*conv_bn(cin, f, 1, stride), nn.ReLU(), *conv_bn(f, f, 3, 1, 1), nn.ReLU(), *conv_bn(f, 4 * f, 1))
+
+    def forward(self, x):
+        return torch.relu((self.short(x) if self.short is not None else x) + self.body(x))
+
+
+class Basic(nn.Module):
+    def __init__(self, cin, f, stride, shortcut):
+        super().__init__()
+        self.short = nn.Sequential(*conv_bn(cin, f, 1, stride)) if shortcut else None
+        self.body = nn.Sequential(*conv_bn(cin, f, 3, stride, 1), nn.ReLU(), *conv_bn(f, f, 3, 1, 1))
+
+    def forward(self, x):
+        return torch.relu((self.short(x) if self.short is not None else x) + self.body(x))
+
+
+def resnet(kind, classes=5):
+    layers = [*conv_bn(3, 64, 7, 2, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    cin = 64
+    if kind == 50:
+        for f, n in [(64, 3), (128, 4), (256, 6), (512, 3)]:
+            for i in range(n):
+                layers.append(Bottleneck(cin, f, (1 if f == 64 else 2) if i == 0 else 1, i == 0))
+                cin = 4 * f
+    else:
+        for f in [64, 128, 256, 512]:
+            for i in range(2):
+                stride = (1 if f == 64 else 2) if i == 0 else 1
+                layers.append(Basic(cin, f, stride, stride != 1))
+                cin = f
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
+def bench(kind, batch, dtype):
+    torch.manual_seed(0)
+    model = resnet(kind).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x = torch.randn(batch, 3, 64, 64).to(memory_format=torch.channels_last)
+    y = torch.arange(batch) % 5
+
+    def step():
+        opt.zero_grad()
+        if dtype == 'bfloat16':
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                loss = nn.functional.cross_entropy(model(x).float(), y)
+        else:
+            loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    step()
+    times = []
+    for _ in range(1 if quick else 4):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'results': []}
+for kind, batch in [(18, 16)] + ([] if quick else [(50, 8)]):
+    for dtype in ['float32', 'bfloat16']:
+        out['results'].append({'model': f'resnet{kind}', 'batch': batch, 'dtype': dtype, 'ms': bench(kind, batch, dtype)})
+print(json.dumps(out))
