@@ -5,8 +5,8 @@
 // (after `npm run build`); run.mjs calls it and puts PyTorch's numbers beside it.
 import { writeFileSync } from 'node:fs';
 import * as keel from '../dist/index.js';
-import { ENGINE } from '../dist/tensor/engine.js';
 import { trainStepStats } from '../dist/nn/training/loop.js';
+import { ENGINE } from '../dist/tensor/engine.js';
 import { median } from './common.mjs';
 
 const args = process.argv.slice(2);
@@ -30,7 +30,16 @@ backend.compileFused = (spec) => {
   return { ...c, kernel: (ins) => (launches++, c.kernel(ins)) };
 };
 
-const onehot = (n, k) => keel.oneHot(keel.tensor1d(Array.from({ length: n }, (_, i) => i % k), 'int32'), k).cast('float32');
+const onehot = (n, k) =>
+  keel
+    .oneHot(
+      keel.tensor1d(
+        Array.from({ length: n }, (_, i) => i % k),
+        'int32',
+      ),
+      k,
+    )
+    .cast('float32');
 const seeded = (s) => ({ kernelInitializer: keel.initializers.glorotUniform({ seed: s }) });
 
 const MODELS = {
@@ -39,9 +48,16 @@ const MODELS = {
     build: async () =>
       keel.sequential({
         layers: [
-          L.dense({ units: 512, inputShape: [256], ...seeded(1) }), L.batchNormalization(), L.reLU(), L.dropout({ rate: 0.1, seed: 1 }),
-          L.dense({ units: 512, ...seeded(2) }), L.batchNormalization(), L.reLU(), L.dropout({ rate: 0.1, seed: 2 }),
-          L.dense({ units: 10, ...seeded(3) }), L.activation({ activation: 'softmax', dtype: 'float32' }),
+          L.dense({ units: 512, inputShape: [256], ...seeded(1) }),
+          L.batchNormalization(),
+          L.reLU(),
+          L.dropout({ rate: 0.1, seed: 1 }),
+          L.dense({ units: 512, ...seeded(2) }),
+          L.batchNormalization(),
+          L.reLU(),
+          L.dropout({ rate: 0.1, seed: 2 }),
+          L.dense({ units: 10, ...seeded(3) }),
+          L.activation({ activation: 'softmax', dtype: 'float32' }),
         ],
       }),
     x: (b) => keel.randomNormal([b, 256], 0, 1, 'float32', 5),
@@ -52,23 +68,53 @@ const MODELS = {
     build: async () =>
       keel.sequential({
         layers: [
-          L.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [32, 32, 3], ...seeded(4) }),
+          L.conv2d({
+            filters: 16,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+            inputShape: [32, 32, 3],
+            ...seeded(4),
+          }),
           L.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', ...seeded(5) }),
-          L.globalAveragePooling2d(), L.dense({ units: 5, ...seeded(6) }), L.activation({ activation: 'softmax', dtype: 'float32' }),
+          L.globalAveragePooling2d(),
+          L.dense({ units: 5, ...seeded(6) }),
+          L.activation({ activation: 'softmax', dtype: 'float32' }),
         ],
       }),
     x: (b) => keel.randomNormal([b, 32, 32, 3], 0, 1, 'float32', 6),
     classes: 5,
   },
-  resnet18: { batch: 16, build: () => keel.applications.resNet18({ inputShape: [64, 64, 3], classes: 5 }), x: (b) => keel.randomNormal([b, 64, 64, 3], 0, 1, 'float32', 7), classes: 5 },
-  resnet50: { batch: 8, build: () => keel.applications.resNet50({ inputShape: [64, 64, 3], classes: 5, includeTop: true }), x: (b) => keel.randomNormal([b, 64, 64, 3], 0, 1, 'float32', 8), classes: 5 },
+  resnet18: {
+    batch: 16,
+    build: () => keel.applications.resNet18({ inputShape: [64, 64, 3], classes: 5 }),
+    x: (b) => keel.randomNormal([b, 64, 64, 3], 0, 1, 'float32', 7),
+    classes: 5,
+  },
+  resnet50: {
+    batch: 8,
+    build: () => keel.applications.resNet50({ inputShape: [64, 64, 3], classes: 5, includeTop: true }),
+    x: (b) => keel.randomNormal([b, 64, 64, 3], 0, 1, 'float32', 8),
+    classes: 5,
+  },
 };
 
 const CASES = [
-  ['mlp', 'float32', false], ['mlp', 'float32', true], ['mlp', 'mixed_bfloat16', false], ['mlp', 'mixed_bfloat16', true],
-  ['smallcnn', 'float32', false], ['smallcnn', 'float32', true], ['smallcnn', 'mixed_bfloat16', false], ['smallcnn', 'mixed_bfloat16', true],
-  ['resnet18', 'float32', false], ['resnet18', 'mixed_float16', false], ['resnet18', 'mixed_bfloat16', false], ['resnet18', 'float32', true], ['resnet18', 'mixed_bfloat16', true],
-  ['resnet50', 'float32', false], ['resnet50', 'mixed_bfloat16', false],
+  ['mlp', 'float32', false],
+  ['mlp', 'float32', true],
+  ['mlp', 'mixed_bfloat16', false],
+  ['mlp', 'mixed_bfloat16', true],
+  ['smallcnn', 'float32', false],
+  ['smallcnn', 'float32', true],
+  ['smallcnn', 'mixed_bfloat16', false],
+  ['smallcnn', 'mixed_bfloat16', true],
+  ['resnet18', 'float32', false],
+  ['resnet18', 'mixed_float16', false],
+  ['resnet18', 'mixed_bfloat16', false],
+  ['resnet18', 'float32', true],
+  ['resnet18', 'mixed_bfloat16', true],
+  ['resnet50', 'float32', false],
+  ['resnet50', 'mixed_bfloat16', false],
 ];
 
 async function run(name, policy, jit) {
@@ -99,7 +145,16 @@ async function run(name, policy, jit) {
   keel.dispose([x, y]);
   model.optimizer?.dispose();
   model.dispose();
-  return { model: name, policy, jit, batch: m.batch, ms: median(times), kernels, peakBytes: peak, graphNodes: stats?.lastNodes ?? null };
+  return {
+    model: name,
+    policy,
+    jit,
+    batch: m.batch,
+    ms: median(times),
+    kernels,
+    peakBytes: peak,
+    graphNodes: stats?.lastNodes ?? null,
+  };
 }
 
 const results = [];
@@ -120,12 +175,30 @@ const ratios = {
   jitSpeedupMlpF32: ratio(find('mlp', 'float32', true), find('mlp', 'float32', false)),
   jitSpeedupMlpBf16: ratio(find('mlp', 'mixed_bfloat16', true), find('mlp', 'mixed_bfloat16', false)),
   jitSpeedupCnnF32: ratio(find('smallcnn', 'float32', true), find('smallcnn', 'float32', false)),
-  jitSpeedupCnnBf16: ratio(find('smallcnn', 'mixed_bfloat16', true), find('smallcnn', 'mixed_bfloat16', false)),
-  jitPeakRatioMlp: find('mlp', 'float32', true) && find('mlp', 'float32', true).peakBytes / find('mlp', 'float32', false).peakBytes,
-  jitPeakRatioCnn: find('smallcnn', 'float32', true) && find('smallcnn', 'float32', true).peakBytes / find('smallcnn', 'float32', false).peakBytes,
-  resnet18PeakMixedF16OverF32: find('resnet18', 'mixed_float16', false) && find('resnet18', 'mixed_float16', false).peakBytes / find('resnet18', 'float32', false).peakBytes,
-  resnet18PeakMixedBf16OverF32: find('resnet18', 'mixed_bfloat16', false) && find('resnet18', 'mixed_bfloat16', false).peakBytes / find('resnet18', 'float32', false).peakBytes,
-  resnet18Bf16SpeedupOverF32: ratio(find('resnet18', 'mixed_bfloat16', false), find('resnet18', 'float32', false)),
+  jitSpeedupCnnBf16: ratio(
+    find('smallcnn', 'mixed_bfloat16', true),
+    find('smallcnn', 'mixed_bfloat16', false),
+  ),
+  jitPeakRatioMlp:
+    find('mlp', 'float32', true) &&
+    find('mlp', 'float32', true).peakBytes / find('mlp', 'float32', false).peakBytes,
+  jitPeakRatioCnn:
+    find('smallcnn', 'float32', true) &&
+    find('smallcnn', 'float32', true).peakBytes / find('smallcnn', 'float32', false).peakBytes,
+  resnet18PeakMixedF16OverF32:
+    find('resnet18', 'mixed_float16', false) &&
+    find('resnet18', 'mixed_float16', false).peakBytes / find('resnet18', 'float32', false).peakBytes,
+  resnet18PeakMixedBf16OverF32:
+    find('resnet18', 'mixed_bfloat16', false) &&
+    find('resnet18', 'mixed_bfloat16', false).peakBytes / find('resnet18', 'float32', false).peakBytes,
+  resnet18Bf16SpeedupOverF32: ratio(
+    find('resnet18', 'mixed_bfloat16', false),
+    find('resnet18', 'float32', false),
+  ),
 };
 console.log('ratios', JSON.stringify(ratios, null, 1));
-if (jsonAt >= 0) writeFileSync(args[jsonAt + 1], `${JSON.stringify({ timestamp: new Date().toISOString(), device: keel.getDevice(), quick, results, ratios }, null, 2)}\n`);
+if (jsonAt >= 0)
+  writeFileSync(
+    args[jsonAt + 1],
+    `${JSON.stringify({ timestamp: new Date().toISOString(), device: keel.getDevice(), quick, results, ratios }, null, 2)}\n`,
+  );

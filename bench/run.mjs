@@ -626,9 +626,15 @@ if (opts.only.some((section) => raw.keel[section]?.error)) process.exitCode = 1;
 // Models: eager vs jit, float32 vs mixed precision, ResNet steps beside PyTorch's (bench/models.mjs,
 // bench/torch_models.py), written to bench/results/models.json.
 {
-  console.log(`\n== Models: training steps, eager vs jit, float32 vs mixed  (load average ${loadavg()[0].toFixed(2)})`);
+  console.log(
+    `\n== Models: training steps, eager vs jit, float32 vs mixed  (load average ${loadavg()[0].toFixed(2)})`,
+  );
   const modelsOut = join(dirname(opts.out), 'models.json');
-  const k = spawnSync(process.execPath, [join(here, 'models.mjs'), ...(opts.quick ? ['--quick'] : []), '--json', modelsOut], { stdio: 'inherit', cwd: root });
+  const k = spawnSync(
+    process.execPath,
+    [join(here, 'models.mjs'), ...(opts.quick ? ['--quick'] : []), '--json', modelsOut],
+    { stdio: 'inherit', cwd: root },
+  );
   if (k.status !== 0) {
     console.log('problem: bench/models.mjs failed');
     process.exitCode = 1;
@@ -647,8 +653,16 @@ if (opts.only.some((section) => raw.keel[section]?.error)) process.exitCode = 1;
         const policy = tr.dtype === 'float32' ? 'float32' : 'mixed_bfloat16';
         const kr = keelModels.results.find((r) => r.model === tr.model && r.policy === policy && !r.jit);
         if (!kr) continue;
-        pairs.push({ model: tr.model, dtype: tr.dtype, keelMs: kr.ms, torchMs: tr.ms, keelOverTorch: kr.ms / tr.ms });
-        console.log(`${tr.model} ${tr.dtype.padEnd(8)}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel/PyTorch ${(kr.ms / tr.ms).toFixed(2)}`);
+        pairs.push({
+          model: tr.model,
+          dtype: tr.dtype,
+          keelMs: kr.ms,
+          torchMs: tr.ms,
+          keelOverTorch: kr.ms / tr.ms,
+        });
+        console.log(
+          `${tr.model} ${tr.dtype.padEnd(8)}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel/PyTorch ${(kr.ms / tr.ms).toFixed(2)}`,
+        );
       }
       keelModels.torch = torchModels;
       keelModels.vsTorch = pairs;

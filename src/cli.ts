@@ -4,9 +4,9 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './cli/args.js';
 import { registerDemo } from './cli/demo.js';
-import { registerTrain } from './cli/train.js';
 import { registerRuns } from './cli/runs.js';
 import { registerShips } from './cli/ships.js';
+import { registerTrain } from './cli/train.js';
 import { registerUi } from './cli/ui.js';
 
 const program = new Command('keel')

@@ -118,26 +118,38 @@ const F16_TABLE = (() => {
 })();
 
 /** The bfloat16 decode needs no table: a shift into a Uint32 view of the output. */
-export function decodeFloat16(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+export function decodeFloat16(
+  src: Uint16Array,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
   const n = src.length;
   for (let i = 0; i < n; i++) out[i] = F16_TABLE[src[i]];
   return out;
 }
 
-export function decodeBfloat16(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+export function decodeBfloat16(
+  src: Uint16Array,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
   const o = new Uint32Array(out.buffer, out.byteOffset, out.length);
   const n = src.length;
   for (let i = 0; i < n; i++) o[i] = src[i] << 16;
   return out;
 }
 
-export function encodeFloat16(src: ArrayLike<number>, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+export function encodeFloat16(
+  src: ArrayLike<number>,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   const n = src.length;
   for (let i = 0; i < n; i++) out[i] = float32ToFloat16Bits(src[i]);
   return out;
 }
 
-export function encodeBfloat16(src: ArrayLike<number>, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+export function encodeBfloat16(
+  src: ArrayLike<number>,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   const n = src.length;
   if (src instanceof Float32Array) {
     // Fast path: reinterpret the float32 bits directly.

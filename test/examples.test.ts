@@ -10,7 +10,11 @@ const root = join(import.meta.dirname, '..');
 
 beforeAll(() => {
   // the examples import 'keel', i.e. dist/: build it from the current sources
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'pipe' },
+  );
 }, 180_000);
 
 function run(file: string, env: Record<string, string> = {}): string {
@@ -24,7 +28,11 @@ function run(file: string, env: Record<string, string> = {}): string {
 
 describe('examples', () => {
   it('every example has a test here', () => {
-    expect(readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.mjs')).sort()).toEqual(EXPECTED.sort());
+    expect(
+      readdirSync(join(root, 'examples'))
+        .filter((f) => f.endsWith('.mjs'))
+        .sort(),
+    ).toEqual(EXPECTED.sort());
   });
 
   it('01-policy: mixed_float16 layers, float32 softmax, loss scaling added by compile', () => {
@@ -42,7 +50,13 @@ describe('examples', () => {
   }, 120_000);
 
   it('03-resnet50-transfer: frozen ResNet50 base, float16 input, float32 head, jit, on generated ships', () => {
-    const out = run('03-resnet50-transfer.mjs', { EPOCHS: '1', LIMIT: '48', IMAGE_SIZE: '32', COUNT: '60', BATCH: '16' });
+    const out = run('03-resnet50-transfer.mjs', {
+      EPOCHS: '1',
+      LIMIT: '48',
+      IMAGE_SIZE: '32',
+      COUNT: '60',
+      BATCH: '16',
+    });
     expect(out).toMatch(/params: 23597957 \(trainable 10245\)/);
     expect(out).toMatch(/training_time [\d.]+s, loss scale \d+, val_accuracy \d\.\d{4}/);
   }, 180_000);
@@ -51,7 +65,13 @@ describe('examples', () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'keel-ex-runs-'));
     const out = run('04-track-custom-loop.mjs', { STEPS: '30', RUNS_DIR: runsDir });
     const id = /run (\w+): final loss/.exec(out)![1];
-    const shown = JSON.parse(execFileSync(process.execPath, [join(root, 'dist/cli.js'), 'runs', 'show', id, '--json', '--runs-dir', runsDir], { encoding: 'utf8' }));
+    const shown = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [join(root, 'dist/cli.js'), 'runs', 'show', id, '--json', '--runs-dir', runsDir],
+        { encoding: 'utf8' },
+      ),
+    );
     expect(shown.status).toBe('finished');
     expect(shown.metrics.loss).toHaveLength(30);
     expect(shown.summary.training_time).toBeGreaterThan(0);
@@ -59,4 +79,9 @@ describe('examples', () => {
   }, 120_000);
 });
 
-const EXPECTED = ['01-policy.mjs', '02-custom-loop.mjs', '03-resnet50-transfer.mjs', '04-track-custom-loop.mjs'];
+const EXPECTED = [
+  '01-policy.mjs',
+  '02-custom-loop.mjs',
+  '03-resnet50-transfer.mjs',
+  '04-track-custom-loop.mjs',
+];

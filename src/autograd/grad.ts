@@ -2,8 +2,8 @@
 
 import type { Primitive } from '../backend/primitives.js';
 import { ENGINE, type TapeNode } from '../tensor/engine.js';
-import { add } from '../tensor/ops/elementwise.js';
 import { onesLike } from '../tensor/ops/creation.js';
+import { add } from '../tensor/ops/elementwise.js';
 import { reshape } from '../tensor/ops/layout.js';
 import { convert, fail, type TensorLike } from '../tensor/ops/util.js';
 import { Tensor, Variable } from '../tensor/tensor.js';
@@ -74,7 +74,8 @@ function gradients(f: () => Tensor, xs: readonly Tensor[], dy: Tensor | undefine
     const { result: y, tape } = ENGINE.withTape(xs, f);
     try {
       if (!(y instanceof Tensor)) fail(op, `f must return a Tensor, got ${y === null ? 'null' : typeof y}`);
-      if (dy && dy.shape.join() !== y.shape.join()) fail(op, `dy has shape [${dy.shape}] but f returned [${y.shape}]`);
+      if (dy && dy.shape.join() !== y.shape.join())
+        fail(op, `dy has shape [${dy.shape}] but f returned [${y.shape}]`);
       if (dy && dy.dtype !== y.dtype) fail(op, `dy is ${dy.dtype} but f returned ${y.dtype}`);
       const seed = dy ?? onesLike(y);
       const owned = ENGINE.inCurrentScope(y);
@@ -117,7 +118,11 @@ export function grad(f: (x: Tensor) => Tensor): (x: TensorLike, dy?: Tensor) => 
   checkF(f, 'grad');
   return (x, dy) => {
     const t = convert(x, 'x', 'grad');
-    return required(gradients(() => f(t), [t], dy, 'grad'), 'grad', false)[0];
+    return required(
+      gradients(() => f(t), [t], dy, 'grad'),
+      'grad',
+      false,
+    )[0];
   };
 }
 
@@ -127,11 +132,17 @@ export function grads(f: (...args: Tensor[]) => Tensor): (args: TensorLike[], dy
   return (args, dy) => {
     if (!Array.isArray(args)) fail('grads', `args must be an array of tensors, got ${typeof args}`);
     const ts = args.map((a, i) => convert(a, `args[${i}]`, 'grads'));
-    return required(gradients(() => f(...ts), ts, dy, 'grads'), 'grads', false);
+    return required(
+      gradients(() => f(...ts), ts, dy, 'grads'),
+      'grads',
+      false,
+    );
   };
 }
 
-export function valueAndGrad(f: (x: Tensor) => Tensor): (x: TensorLike, dy?: Tensor) => { value: Tensor; grad: Tensor } {
+export function valueAndGrad(
+  f: (x: Tensor) => Tensor,
+): (x: TensorLike, dy?: Tensor) => { value: Tensor; grad: Tensor } {
   checkF(f, 'valueAndGrad');
   return (x, dy) => {
     const t = convert(x, 'x', 'valueAndGrad');
@@ -140,7 +151,9 @@ export function valueAndGrad(f: (x: Tensor) => Tensor): (x: TensorLike, dy?: Ten
   };
 }
 
-export function valueAndGrads(f: (...args: Tensor[]) => Tensor): (args: TensorLike[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
+export function valueAndGrads(
+  f: (...args: Tensor[]) => Tensor,
+): (args: TensorLike[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
   checkF(f, 'valueAndGrads');
   return (args, dy) => {
     if (!Array.isArray(args)) fail('valueAndGrads', `args must be an array of tensors, got ${typeof args}`);
@@ -155,7 +168,10 @@ export function valueAndGrads(f: (...args: Tensor[]) => Tensor): (args: TensorLi
  * variable name. As in tfjs, non-trainable variables in `varList` are skipped, variables f does not
  * touch are left out, and it is an error when f touches none of them.
  */
-export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: Tensor; grads: Record<string, Tensor> } {
+export function variableGrads(
+  f: () => Tensor,
+  varList?: Variable[],
+): { value: Tensor; grads: Record<string, Tensor> } {
   const op = 'variableGrads';
   checkF(f, op);
   if (varList !== undefined && !(Array.isArray(varList) && varList.every((v) => v instanceof Variable)))
@@ -163,7 +179,12 @@ export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: T
   const all = varList ?? ENGINE.trainableVariables();
   const vars = all.filter((v) => v.trainable);
   if (vars.length === 0)
-    fail(op, all.length === 0 ? 'there are no trainable variables to differentiate' : `none of the ${all.length} variables in varList is trainable`);
+    fail(
+      op,
+      all.length === 0
+        ? 'there are no trainable variables to differentiate'
+        : `none of the ${all.length} variables in varList is trainable`,
+    );
   for (const v of vars) if (v.isDisposed) fail(op, `variable '${v.name}' is disposed`);
   const r = gradients(
     () => {
@@ -177,7 +198,10 @@ export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: T
   );
   if (r.grads.every((g) => g === undefined)) {
     if (r.owned) r.value.dispose();
-    fail(op, 'f does not depend on any of the variables (make sure the operations that use them are inside f)');
+    fail(
+      op,
+      'f does not depend on any of the variables (make sure the operations that use them are inside f)',
+    );
   }
   const out: Record<string, Tensor> = {};
   vars.forEach((v, i) => {
@@ -190,7 +214,9 @@ export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: T
 type CustomGradResult = { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] };
 
 /** customGrad(f): f(...inputs, save) returns { value, gradFunc(dy, saved) } with the input gradients. */
-export function customGrad(f: (...args: (Tensor | ((ts: Tensor[]) => void))[]) => CustomGradResult): (...args: Tensor[]) => Tensor {
+export function customGrad(
+  f: (...args: (Tensor | ((ts: Tensor[]) => void))[]) => CustomGradResult,
+): (...args: Tensor[]) => Tensor {
   checkF(f, 'customGrad');
   return (...args) => {
     const inputs = args.map((a, i) => convert(a, `args[${i}]`, 'customGrad'));
@@ -203,11 +229,14 @@ export function customGrad(f: (...args: (Tensor | ((ts: Tensor[]) => void))[]) =
       fail('customGrad', 'f must return { value: Tensor, gradFunc }');
     const { gradFunc } = res;
     // returning an input as the value still needs a node of its own on the tape
-    const value = inputs.includes(res.value) ? ENGINE.noGrad(() => reshape(res.value, res.value.shape)) : res.value;
+    const value = inputs.includes(res.value)
+      ? ENGINE.noGrad(() => reshape(res.value, res.value.shape))
+      : res.value;
     ENGINE.recordCustom(inputs, value, saved, (dy, kept) => {
       const g = gradFunc(dy, kept);
       const list = Array.isArray(g) ? g : [g];
-      if (list.length !== inputs.length) fail('customGrad', `gradFunc returned ${list.length} gradients for ${inputs.length} inputs`);
+      if (list.length !== inputs.length)
+        fail('customGrad', `gradFunc returned ${list.length} gradients for ${inputs.length} inputs`);
       return list;
     });
     return value;

@@ -19,5 +19,8 @@ export const GRADIENTS: GradTable = {
 
 /** What the tape must save for each primitive, as the engine reads it. */
 export const SAVE_POLICIES = Object.fromEntries(
-  Object.entries(GRADIENTS).map(([p, rule]) => [p, (attrs: unknown) => (rule.save as (a: unknown) => ReturnType<SavePolicy>)(attrs)]),
+  Object.entries(GRADIENTS).map(([p, rule]) => [
+    p,
+    (attrs: unknown) => (rule.save as (a: unknown) => ReturnType<SavePolicy>)(attrs),
+  ]),
 ) as Record<Primitive, SavePolicy>;

@@ -14,14 +14,16 @@ export function intIn(lo: number, hi: number, what: string) {
 export function positiveNumber(what: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a number > 0, got '${v}'.`);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${what} must be a number > 0, got '${v}'.`);
     return n;
   };
 }
 
 export function oneOf<T extends string>(values: readonly T[], what: string) {
   return (v: string): T => {
-    if (!values.includes(v as T)) throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}, got '${v}'.`);
+    if (!values.includes(v as T))
+      throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}, got '${v}'.`);
     return v as T;
   };
 }
@@ -30,7 +32,8 @@ export function oneOf<T extends string>(values: readonly T[], what: string) {
 export function lossScaleArg(v: string): 'dynamic' | 'none' | number {
   if (v === 'dynamic' || v === 'none') return v;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--loss-scale must be 'dynamic', 'none' or a number > 0, got '${v}'.`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`--loss-scale must be 'dynamic', 'none' or a number > 0, got '${v}'.`);
   return n;
 }
 

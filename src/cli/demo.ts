@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import * as keel from '../index.js';
-import { type PolicyName, type RunResult, trainOne } from './experiment.js';
 import { UsageError } from './args.js';
+import { type PolicyName, type RunResult, trainOne } from './experiment.js';
 import { addTrainOptions, resolveTrainOptions, type TrainFlags } from './train-options.js';
 
 interface DemoConfig {
@@ -29,7 +29,17 @@ const f4 = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : v.toFi
 /** The comparison table: one row per configuration, ratios against the first (float32). */
 export function comparisonTable(rows: { label: string; r: RunResult }[]): string {
   const base = rows[0].r;
-  const head = ['configuration', 'ms/step', 'speedup', 'peak MB', 'mem ratio', 'loss', 'val_acc', 'skipped', 'loss scale'];
+  const head = [
+    'configuration',
+    'ms/step',
+    'speedup',
+    'peak MB',
+    'mem ratio',
+    'loss',
+    'val_acc',
+    'skipped',
+    'loss scale',
+  ];
   const body = rows.map(({ label, r }) => [
     label,
     r.msPerStep.toFixed(1),
@@ -42,13 +52,16 @@ export function comparisonTable(rows: { label: string; r: RunResult }[]): string
     r.finalLossScale === null ? '-' : String(r.finalLossScale),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 async function serveUi(runsDir: string | undefined): Promise<void> {
   const { serveDashboard } = await import('../ui/index.js');
-  const { url, close } = await serveDashboard({ runsDir, port: 6006 }).catch(() => serveDashboard({ runsDir, port: 0 }));
+  const { url, close } = await serveDashboard({ runsDir, port: 6006 }).catch(() =>
+    serveDashboard({ runsDir, port: 0 }),
+  );
   console.log(`\nDashboard: ${url}  (Ctrl-C to stop)`);
   await new Promise<void>((done) => {
     const stop = () => {
@@ -61,13 +74,24 @@ async function serveUi(runsDir: string | undefined): Promise<void> {
 
 export function registerDemo(program: Command): void {
   addTrainOptions(
-    program.command('demo').description("the seed's experiment: float32 vs mixed precision, with and without the JIT, tracked and compared"),
+    program
+      .command('demo')
+      .description(
+        "the seed's experiment: float32 vs mixed precision, with and without the JIT, tracked and compared",
+      ),
   )
     .option('--quick', 'small data and one epoch (about a minute)')
     .option('--no-ui', 'do not serve the dashboard at the end')
     .action(async (f: TrainFlags & { quick?: boolean; ui: boolean }) => {
-      if (f.policy !== undefined || f.jit !== undefined || f.lossScale !== undefined || f.name !== undefined) {
-        throw new UsageError('demo runs every policy/jit configuration itself; use `keel train` for --policy, --jit, --loss-scale or --name');
+      if (
+        f.policy !== undefined ||
+        f.jit !== undefined ||
+        f.lossScale !== undefined ||
+        f.name !== undefined
+      ) {
+        throw new UsageError(
+          'demo runs every policy/jit configuration itself; use `keel train` for --policy, --jit, --loss-scale or --name',
+        );
       }
       const o = resolveTrainOptions(f, f.quick ?? false);
       const group = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -77,13 +101,25 @@ export function registerDemo(program: Command): void {
       const rows: { label: string; r: RunResult }[] = [];
       for (const c of DEMO_CONFIGS) {
         console.log(`\n== ${c.label}`);
-        const r = await trainOne({ ...o, policy: c.policy, jit: c.jit, lossScale: 'dynamic', name: c.label, group });
+        const r = await trainOne({
+          ...o,
+          policy: c.policy,
+          jit: c.jit,
+          lossScale: 'dynamic',
+          name: c.label,
+          group,
+        });
         rows.push({ label: c.label, r });
       }
       console.log(`\n${comparisonTable(rows)}`);
-      console.log('\nspeedup and mem ratio are against float32; peak MB is the tensor memory high-water mark of the run.');
+      console.log(
+        '\nspeedup and mem ratio are against float32; peak MB is the tensor memory high-water mark of the run.',
+      );
       if (f.json) {
-        writeFileSync(f.json, `${JSON.stringify({ backend: keel.getBackend(), device: keel.getDevice(), runs: rows.map((x) => x.r) }, null, 2)}\n`);
+        writeFileSync(
+          f.json,
+          `${JSON.stringify({ backend: keel.getBackend(), device: keel.getDevice(), runs: rows.map((x) => x.r) }, null, 2)}\n`,
+        );
       }
       if (f.ui) await serveUi(o.runsDir);
     });

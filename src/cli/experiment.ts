@@ -4,9 +4,9 @@
 // `keel demo` the seed's comparison.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as keel from '../index.js';
 import { ships } from '../data/ships.js';
 import { writeSyntheticShips } from '../data/synthetic/generate.js';
+import * as keel from '../index.js';
 import type { LayersModel } from '../nn/models/model.js';
 import type { SymbolicTensor } from '../nn/symbolic.js';
 import type { Logs } from '../nn/training/callbacks.js';
@@ -65,10 +65,18 @@ export interface RunResult {
 export const DEFAULT_DATA_DIR = join('keel-data', 'ships');
 
 /** The ship data: `dir` when given (it must exist), else the synthetic set, generated once. */
-export async function ensureShips(dir: string | undefined, count: number, seed: number, log: (s: string) => void): Promise<string> {
+export async function ensureShips(
+  dir: string | undefined,
+  count: number,
+  seed: number,
+  log: (s: string) => void,
+): Promise<string> {
   if (dir !== undefined) {
     const root = resolve(dir);
-    if (!existsSync(join(root, 'train', 'train.csv'))) throw new Error(`--data ${dir}: no train/train.csv there (expected the seed's layout: train/train.csv and train/images/)`);
+    if (!existsSync(join(root, 'train', 'train.csv')))
+      throw new Error(
+        `--data ${dir}: no train/train.csv there (expected the seed's layout: train/train.csv and train/images/)`,
+      );
     return root;
   }
   const root = resolve(DEFAULT_DATA_DIR);
@@ -102,24 +110,39 @@ function inputDtype(policy: PolicyName): 'float32' | 'float16' | 'bfloat16' {
  * The seed's create_model: a 16-bit image input under mixed policies, a base network, global
  * average pooling, and a float32 softmax head.
  */
-export async function buildModel(o: Pick<TrainOptions, 'model' | 'policy' | 'imageSize' | 'weights' | 'freezeBase'>, classes: number): Promise<LayersModel> {
+export async function buildModel(
+  o: Pick<TrainOptions, 'model' | 'policy' | 'imageSize' | 'weights' | 'freezeBase'>,
+  classes: number,
+): Promise<LayersModel> {
   keel.mixedPrecision.setGlobalPolicy(o.policy);
   try {
-    const x = keel.input({ shape: [o.imageSize, o.imageSize, 3], dtype: inputDtype(o.policy), name: 'images' });
+    const x = keel.input({
+      shape: [o.imageSize, o.imageSize, 3],
+      dtype: inputDtype(o.policy),
+      name: 'images',
+    });
     let features: SymbolicTensor;
     if (o.model === 'smallcnn') {
       if (o.weights) throw new Error('--weights applies to resnet18/resnet50 only');
-      const base = await keel.applications.smallCnn({ inputTensor: x, includeTop: false, filters: [16, 32, 64] });
+      const base = await keel.applications.smallCnn({
+        inputTensor: x,
+        includeTop: false,
+        filters: [16, 32, 64],
+      });
       base.trainable = !o.freezeBase;
       features = base.outputs[0];
     } else {
       const make = o.model === 'resnet50' ? keel.applications.resNet50 : keel.applications.resNet18;
       const base = await make({ includeTop: false, inputTensor: x, weights: o.weights ?? null });
       base.trainable = !o.freezeBase;
-      features = keel.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(base.outputs[0]) as SymbolicTensor;
+      features = keel.layers
+        .globalAveragePooling2d({ name: 'avg_pool' })
+        .apply(base.outputs[0]) as SymbolicTensor;
     }
     // softmax in float32 for numeric stability (the Keras guide's rule)
-    const preds = keel.layers.dense({ units: classes, activation: 'softmax', dtype: 'float32', name: 'predictions' }).apply(features) as SymbolicTensor;
+    const preds = keel.layers
+      .dense({ units: classes, activation: 'softmax', dtype: 'float32', name: 'predictions' })
+      .apply(features) as SymbolicTensor;
     return keel.model({ inputs: x, outputs: preds, name: `${o.model}_ships` });
   } finally {
     keel.mixedPrecision.setGlobalPolicy('float32');
@@ -158,7 +181,10 @@ class StepTimer extends keel.Callback {
 }
 
 /** Trains one configuration, tracked as a run; returns its SPEC.md result record. */
-export async function trainOne(o: TrainOptions, log: (s: string) => void = (s) => console.log(s)): Promise<RunResult> {
+export async function trainOne(
+  o: TrainOptions,
+  log: (s: string) => void = (s) => console.log(s),
+): Promise<RunResult> {
   if (o.backend !== keel.getBackend()) await keel.setBackend(o.backend);
   const dir = await ensureShips(o.data, o.count, o.seed, log);
   const data = await ships(dir, {
@@ -175,8 +201,17 @@ export async function trainOne(o: TrainOptions, log: (s: string) => void = (s) =
     preprocess: o.weights ? 'caffe' : 'unit',
   });
   const model = await buildModel(o, data.classNames.length);
-  model.compile({ optimizer: optimizerFor(o), loss: 'categoricalCrossentropy', metrics: ['accuracy'], jitCompile: o.jit });
-  if (o.policy === 'mixed_float16' && o.lossScale === 'none' && model.optimizer instanceof keel.mixedPrecision.LossScaleOptimizer) {
+  model.compile({
+    optimizer: optimizerFor(o),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+    jitCompile: o.jit,
+  });
+  if (
+    o.policy === 'mixed_float16' &&
+    o.lossScale === 'none' &&
+    model.optimizer instanceof keel.mixedPrecision.LossScaleOptimizer
+  ) {
     model.compiled!.optimizer = model.optimizer.innerOptimizer;
   }
   const name = o.name ?? `${o.model} ${o.policy}${o.jit ? ' + jit' : ''}`;
@@ -186,9 +221,20 @@ export async function trainOne(o: TrainOptions, log: (s: string) => void = (s) =
     group: o.group,
     runsDir: o.runsDir,
     config: {
-      model: o.model, policy: o.policy, jit: o.jit, lossScale: o.lossScale, epochs: o.epochs, batchSize: o.batchSize,
-      imageSize: o.imageSize, lr: o.lr, seed: o.seed, backend: o.backend, freezeBase: o.freezeBase, data: dir,
-      trainImages: data.counts.train.reduce((a, b) => a + b, 0), validationImages: data.counts.validation.reduce((a, b) => a + b, 0),
+      model: o.model,
+      policy: o.policy,
+      jit: o.jit,
+      lossScale: o.lossScale,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      imageSize: o.imageSize,
+      lr: o.lr,
+      seed: o.seed,
+      backend: o.backend,
+      freezeBase: o.freezeBase,
+      data: dir,
+      trainImages: data.counts.train.reduce((a, b) => a + b, 0),
+      validationImages: data.counts.validation.reduce((a, b) => a + b, 0),
     },
   });
   const timer = new StepTimer();
@@ -212,7 +258,13 @@ export async function trainOne(o: TrainOptions, log: (s: string) => void = (s) =
       name,
       policy: o.policy,
       jit: o.jit,
-      lossScale: lso ? (lso.dynamic ? 'dynamic' : lso.lossScale) : o.policy === 'mixed_float16' ? 'none' : null,
+      lossScale: lso
+        ? lso.dynamic
+          ? 'dynamic'
+          : lso.lossScale
+        : o.policy === 'mixed_float16'
+          ? 'none'
+          : null,
       model: o.model,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -223,7 +275,12 @@ export async function trainOne(o: TrainOptions, log: (s: string) => void = (s) =
       peakTensorBytes: keel.memory().peakBytes,
       skippedSteps: lso ? lso.skippedSteps : 0,
       finalLossScale: lso ? lso.lossScale : null,
-      final: { loss: last('loss')!, accuracy: last('accuracy')!, valLoss: last('val_loss'), valAccuracy: last('val_accuracy') },
+      final: {
+        loss: last('loss')!,
+        accuracy: last('accuracy')!,
+        valLoss: last('val_loss'),
+        valAccuracy: last('val_accuracy'),
+      },
       history: history.history,
     };
     run.summary.peak_tensor_bytes = result.peakTensorBytes;

@@ -29,16 +29,27 @@ export interface TrainFlags {
 export function addTrainOptions(cmd: Command): Command {
   return cmd
     .option('--data <dir>', "ship data in the seed's layout (default: a synthetic set in ./keel-data/ships)")
-    .option('--model <name>', 'smallcnn | resnet18 | resnet50', oneOf(['smallcnn', 'resnet18', 'resnet50'] as const, '--model'))
-    .option('--policy <name>', 'float32 | mixed_float16 | mixed_bfloat16', oneOf(['float32', 'mixed_float16', 'mixed_bfloat16'] as const, '--policy'))
+    .option(
+      '--model <name>',
+      'smallcnn | resnet18 | resnet50',
+      oneOf(['smallcnn', 'resnet18', 'resnet50'] as const, '--model'),
+    )
+    .option(
+      '--policy <name>',
+      'float32 | mixed_float16 | mixed_bfloat16',
+      oneOf(['float32', 'mixed_float16', 'mixed_bfloat16'] as const, '--policy'),
+    )
     .option('--jit', 'trace and compile the training step')
     .option('--no-jit', 'run eagerly')
-    .option('--loss-scale <s>', "dynamic | none | NUMBER (mixed_float16 only; default dynamic)", lossScaleArg)
+    .option('--loss-scale <s>', 'dynamic | none | NUMBER (mixed_float16 only; default dynamic)', lossScaleArg)
     .option('--epochs <n>', 'epochs', intIn(1, 100_000, '--epochs'))
     .option('--batch-size <n>', 'images per batch', intIn(1, 100_000, '--batch-size'))
     .option('--image-size <px>', 'images are resized to this square size', intIn(8, 4096, '--image-size'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'))
-    .option('--weights <file.h5>', 'Keras .h5 weights for the ResNet base (e.g. resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5)')
+    .option(
+      '--weights <file.h5>',
+      'Keras .h5 weights for the ResNet base (e.g. resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5)',
+    )
     .option('--freeze-base', 'train only the classification head')
     .option('--backend <name>', 'cpu | cuda', oneOf(['cpu', 'cuda'] as const, '--backend'))
     .option('--seed <n>', 'random seed', intIn(0, 2 ** 31 - 1, '--seed'))
@@ -46,7 +57,11 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--name <n>', 'run name')
     .option('--runs-dir <dir>', 'tracker store (default: KEEL_RUNS_DIR or ./keel-runs)')
     .option('--limit <n>', 'use only the first N labelled images', intIn(1, 10_000_000, '--limit'))
-    .option('--count <n>', 'synthetic images to generate when no --data is given', intIn(10, 10_000_000, '--count'))
+    .option(
+      '--count <n>',
+      'synthetic images to generate when no --data is given',
+      intIn(10, 10_000_000, '--count'),
+    )
     .option('--json <file>', 'write the result JSON (SPEC.md) to this file');
 }
 
@@ -59,7 +74,9 @@ export function resolveTrainOptions(f: TrainFlags, quick: boolean): TrainOptions
       ? { model: 'smallcnn' as const, imageSize: 32, batchSize: 32, lr: 3e-3, epochs: 1, count: 300 }
       : { model: 'smallcnn' as const, imageSize: 64, batchSize: 32, lr: 3e-3, epochs: 3, count: 1500 };
   if (f.lossScale !== undefined && (f.policy ?? 'float32') !== 'mixed_float16') {
-    throw new UsageError(`--loss-scale applies to --policy mixed_float16 only (policy is ${f.policy ?? 'float32'})`);
+    throw new UsageError(
+      `--loss-scale applies to --policy mixed_float16 only (policy is ${f.policy ?? 'float32'})`,
+    );
   }
   return {
     data: f.data,

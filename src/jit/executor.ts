@@ -33,7 +33,10 @@ export function execute(plan: Plan, target: Backend, inputs: readonly DataId[]):
     const s = c.step;
     if (s.kind === 'kernel') {
       const n = s.node;
-      hold(s.out, target.kernels[n.prim](s.inputs.map(info), n.attrs as never, { shape: n.shape, dtype: n.dtype }));
+      hold(
+        s.out,
+        target.kernels[n.prim](s.inputs.map(info), n.attrs as never, { shape: n.shape, dtype: n.dtype }),
+      );
     } else {
       const ids = c.kernel!(s.inputs.map((v) => vals[v]!));
       s.outs.forEach((v, i) => hold(v, ids[i]));

@@ -2,9 +2,10 @@
 // following reduction as the group's epilogue (the elementwise chain becomes the reduction's
 // prologue), and orders the resulting steps. A value a group computes is stored only when
 // something outside the group needs it; the rest never exist in memory.
+
+import { reductionLayout } from '../backend/cpu/reduce.js';
 import type { FusedExpr, FusedSpec } from '../backend/fused.js';
 import type { ReduceOp } from '../backend/primitives.js';
-import { reductionLayout } from '../backend/cpu/reduce.js';
 import type { Graph, GraphNode } from './graph.js';
 import { ELEMENTWISE, valueInfo } from './graph.js';
 
@@ -19,7 +20,8 @@ interface Group {
   reduce: number | null; // value id of an attached reduce node
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 export interface FusionStats {
   groups: number;
@@ -56,7 +58,16 @@ export function fuse(g: Graph): { steps: Step[]; stats: FusionStats } {
   g.nodes.forEach((n, k) => {
     const v = I + k;
     if (ELEMENTWISE.has(n.prim)) {
-      const joinable = [...new Set(n.inputs.map((u) => groupOf.get(u)).filter((grp): grp is Group => !!grp && grp.open && grp.reduce === null && sameShape(grp.shape, n.shape)))];
+      const joinable = [
+        ...new Set(
+          n.inputs
+            .map((u) => groupOf.get(u))
+            .filter(
+              (grp): grp is Group =>
+                !!grp && grp.open && grp.reduce === null && sameShape(grp.shape, n.shape),
+            ),
+        ),
+      ];
       let grp: Group;
       if (joinable.length === 0) {
         grp = { members: [], shape: n.shape, open: true, reduce: null };
@@ -135,14 +146,18 @@ function emitGroup(g: Graph, grp: Group, consumers: Map<number, number[]>, isOut
     }
     let e: FusedExpr;
     if (n.prim === 'unary') e = { kind: 'unary', op: a.op as never, a: ref(n.inputs[0]), dtype: n.dtype };
-    else if (n.prim === 'binary') e = { kind: 'binary', op: a.op as never, a: ref(n.inputs[0]), b: ref(n.inputs[1]), dtype: n.dtype };
-    else if (n.prim === 'where') e = { kind: 'where', cond: ref(n.inputs[0]), a: ref(n.inputs[1]), b: ref(n.inputs[2]), dtype: n.dtype };
+    else if (n.prim === 'binary')
+      e = { kind: 'binary', op: a.op as never, a: ref(n.inputs[0]), b: ref(n.inputs[1]), dtype: n.dtype };
+    else if (n.prim === 'where')
+      e = { kind: 'where', cond: ref(n.inputs[0]), a: ref(n.inputs[1]), b: ref(n.inputs[2]), dtype: n.dtype };
     else e = { kind: 'cast', a: ref(n.inputs[0]), dtype: n.dtype };
     exprs.push(e);
     exprIndex.set(v, exprs.length - 1);
   }
   // stored: members needed outside the group (by another node, or by the caller)
-  const outs = grp.members.filter((v) => isOutput.has(v) || (consumers.get(v) ?? []).some((c) => !inGroup.has(c) && c !== grp.reduce));
+  const outs = grp.members.filter(
+    (v) => isOutput.has(v) || (consumers.get(v) ?? []).some((c) => !inGroup.has(c) && c !== grp.reduce),
+  );
   const spec: FusedSpec = {
     inputs: externals.map((u) => valueInfo(g, u)),
     shape: grp.shape,
@@ -153,8 +168,20 @@ function emitGroup(g: Graph, grp: Group, consumers: Map<number, number[]>, isOut
   if (grp.reduce !== null) {
     const rn = g.nodes[grp.reduce - I];
     const ra = rn.attrs as { op: ReduceOp; axes: number[] };
-    spec.reduce = { op: ra.op, expr: exprIndex.get(rn.inputs[0])!, axes: ra.axes, shape: rn.shape, dtype: rn.dtype };
+    spec.reduce = {
+      op: ra.op,
+      expr: exprIndex.get(rn.inputs[0])!,
+      axes: ra.axes,
+      shape: rn.shape,
+      dtype: rn.dtype,
+    };
     allOuts.push(grp.reduce);
   }
-  return { kind: 'fused', spec, inputs: externals, outs: allOuts, nodes: grp.members.length + (grp.reduce !== null ? 1 : 0) };
+  return {
+    kind: 'fused',
+    spec,
+    inputs: externals,
+    outs: allOuts,
+    nodes: grp.members.length + (grp.reduce !== null ? 1 : 0),
+  };
 }

@@ -23,7 +23,13 @@ export interface Graph {
 }
 
 /** Primitives a fused elementwise kernel can compute (broadcastTo becomes a broadcast load). */
-export const ELEMENTWISE: ReadonlySet<Primitive> = new Set<Primitive>(['unary', 'binary', 'where', 'cast', 'broadcastTo']);
+export const ELEMENTWISE: ReadonlySet<Primitive> = new Set<Primitive>([
+  'unary',
+  'binary',
+  'where',
+  'cast',
+  'broadcastTo',
+]);
 
 export function valueInfo(g: Graph, v: number): ValueInfo {
   return v < g.inputs.length ? g.inputs[v] : g.nodes[v - g.inputs.length];
@@ -48,10 +54,16 @@ export function graphKey(g: Graph): string {
 
 /** Human-readable listing for KEEL_JIT_DUMP. */
 export function formatGraph(g: Graph, title: string): string {
-  const lines = [`== ${title}: ${g.inputs.length} inputs, ${g.nodes.length} nodes, ${g.outputs.length} outputs`];
+  const lines = [
+    `== ${title}: ${g.inputs.length} inputs, ${g.nodes.length} nodes, ${g.outputs.length} outputs`,
+  ];
   g.inputs.forEach((i, k) => lines.push(`  %${k} = input ${i.dtype}[${i.shape}]`));
   const I = g.inputs.length;
-  g.nodes.forEach((n, k) => lines.push(`  %${I + k} = ${n.prim}${attrsText(n.attrs)}(${n.inputs.map((v) => `%${v}`).join(', ')}) : ${n.dtype}[${n.shape}]`));
+  g.nodes.forEach((n, k) =>
+    lines.push(
+      `  %${I + k} = ${n.prim}${attrsText(n.attrs)}(${n.inputs.map((v) => `%${v}`).join(', ')}) : ${n.dtype}[${n.shape}]`,
+    ),
+  );
   lines.push(`  outputs: ${g.outputs.map((v) => `%${v}`).join(', ')}`);
   return lines.join('\n');
 }

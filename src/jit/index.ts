@@ -1,3 +1,3 @@
 // The JIT: trace, optimise (cast elimination, CSE, DCE), fuse, plan memory, generate code.
-export { jit, type JitOptions, type JittedFunction } from './jit.js';
+export { type JitOptions, type JittedFunction, jit } from './jit.js';
 export type { JitStats } from './tracer.js';

@@ -15,7 +15,10 @@ export interface JittedFunction<A extends unknown[], R> {
   readonly stats: JitStats;
 }
 
-export function jit<A extends unknown[], R>(fn: (...args: A) => R, options: JitOptions = {}): JittedFunction<A, R> {
+export function jit<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: JitOptions = {},
+): JittedFunction<A, R> {
   if (typeof fn !== 'function') throw new Error(`jit: expected a function, got ${typeof fn}`);
   const tracers = new Map<object, TracingBackend>();
   let lastStats: JitStats = { compiles: 0, executions: 0, lastKernels: 0, lastNodes: 0 };
@@ -45,7 +48,8 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, options: JitO
         throw err;
       }
     });
-    if (out instanceof Promise) throw new Error('jit: the function must be synchronous (it returned a Promise)');
+    if (out instanceof Promise)
+      throw new Error('jit: the function must be synchronous (it returned a Promise)');
     return out;
   }) as JittedFunction<A, R>;
   Object.defineProperty(jitted, 'stats', { get: () => lastStats });

@@ -2,9 +2,9 @@
 // plus the liveness schedule that frees each buffer right after its last use.
 import type { Backend } from '../backend/backend.js';
 import type { FusedCompiler, FusedKernel } from '../backend/fused.js';
-import { type Graph, formatGraph } from './graph.js';
-import { optimize, type PassStats } from './passes.js';
 import { type FusionStats, fuse, type Step } from './fusion.js';
+import { formatGraph, type Graph } from './graph.js';
+import { optimize, type PassStats } from './passes.js';
 
 export interface CompiledStep {
   step: Step;
@@ -33,7 +33,12 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
   // without a code generator, run every node as a kernel (still traced, optimised and planned)
   if (!canFuse(target)) {
     const I = graph.inputs.length;
-    steps = graph.nodes.map((node, k) => ({ kind: 'kernel' as const, node, inputs: node.inputs, out: I + k }));
+    steps = graph.nodes.map((node, k) => ({
+      kind: 'kernel' as const,
+      node,
+      inputs: node.inputs,
+      out: I + k,
+    }));
   }
   const sources: string[] = [];
   const compiled: CompiledStep[] = steps.map((step) => {
@@ -56,11 +61,20 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
     for (const v of produced(c)) if (!last.has(v) && !keep.has(v)) c.frees.push(v); // produced but unused
   });
   for (const [v, i] of last) if (v >= I && !keep.has(v)) compiled[i].frees.push(v);
-  const kernels = compiled.filter((c) => !(c.step.kind === 'kernel' && c.step.node.prim === 'reshape')).length;
+  const kernels = compiled.filter(
+    (c) => !(c.step.kind === 'kernel' && c.step.node.prim === 'reshape'),
+  ).length;
   if (dump !== noDump) {
     dump(formatGraph(raw, 'traced'));
-    dump(formatGraph(graph, `optimised (casts -${passes.castsRemoved}, common -${passes.commonRemoved}, dead -${passes.deadRemoved})`));
-    dump(`== ${kernels} kernels: ${fusion.groups} fused groups over ${fusion.fusedNodes} nodes (${fusion.reductionsFused} with a reduction)`);
+    dump(
+      formatGraph(
+        graph,
+        `optimised (casts -${passes.castsRemoved}, common -${passes.commonRemoved}, dead -${passes.deadRemoved})`,
+      ),
+    );
+    dump(
+      `== ${kernels} kernels: ${fusion.groups} fused groups over ${fusion.fusedNodes} nodes (${fusion.reductionsFused} with a reduction)`,
+    );
     for (const s of sources) dump(`-- fused kernel\n${s}`);
   }
   return { graph, steps: compiled, kernels, passes, fusion, sources };

@@ -2,7 +2,14 @@
 // Buffers appear only when something needs them — a read (dataSync), or the end of the jitted call
 // — and then everything recorded since the last flush is compiled (or found in the cache) and run.
 // Tensors still referenced at that point are the graph's outputs; the rest are dead code or fused.
-import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend/backend.js';
+import type {
+  Backend,
+  BackendMemory,
+  DataId,
+  KernelTable,
+  OutputSpec,
+  TensorInfo,
+} from '../backend/backend.js';
 import type { Primitive } from '../backend/primitives.js';
 import { PRIMITIVES } from '../backend/primitives.js';
 import type { DType, Storage } from '../dtype.js';
@@ -56,7 +63,9 @@ export class TracingBackend implements Backend {
   constructor(
     readonly target: Backend,
     private readonly maxCached = 16,
-    private readonly dump: (s: string) => void = process.env.KEEL_JIT_DUMP ? (s) => process.stderr.write(`${s}\n`) : noDump,
+    private readonly dump: (s: string) => void = process.env.KEEL_JIT_DUMP
+      ? (s) => process.stderr.write(`${s}\n`)
+      : noDump,
   ) {
     this.device = `jit over ${target.device}`;
     this.kernels = Object.fromEntries(PRIMITIVES.map((p) => [p, this.recorder(p)])) as unknown as KernelTable;
@@ -64,7 +73,9 @@ export class TracingBackend implements Backend {
 
   private recorder(prim: Primitive) {
     return (inputs: readonly TensorInfo[], attrs: unknown, out: OutputSpec): DataId => {
-      const ids = inputs.map((t) => (t.dataId instanceof LazyValue && t.dataId.concrete ? t.dataId.concrete : t.dataId));
+      const ids = inputs.map((t) =>
+        t.dataId instanceof LazyValue && t.dataId.concrete ? t.dataId.concrete : t.dataId,
+      );
       const size = out.shape.reduce((p, d) => p * d, 1);
       if (size <= FOLD_LIMIT && ids.every((id) => !(id instanceof LazyValue))) {
         const infos = inputs.map((t, i) => ({ ...t, dataId: ids[i] }));
@@ -117,13 +128,15 @@ export class TracingBackend implements Backend {
     const I = inputIds.length;
     const g: Graph = {
       inputs,
-      nodes: nodes.map((n, k): GraphNode => ({
-        prim: n.prim,
-        attrs: n.attrs,
-        inputs: refs[k].map((r) => (r < 0 ? I + ~r : r)),
-        shape: n.shape,
-        dtype: n.dtype,
-      })),
+      nodes: nodes.map(
+        (n, k): GraphNode => ({
+          prim: n.prim,
+          attrs: n.attrs,
+          inputs: refs[k].map((r) => (r < 0 ? I + ~r : r)),
+          shape: n.shape,
+          dtype: n.dtype,
+        }),
+      ),
       outputs: [],
     };
     g.outputs = nodes.map((n, k) => (n.out.dead ? -1 : I + k)).filter((v) => v >= 0);
@@ -205,7 +218,10 @@ export class TracingBackend implements Backend {
   settle(dataId: DataId): DataId {
     if (!(dataId instanceof LazyValue)) return dataId;
     if (!dataId.concrete) this.flush();
-    if (!dataId.concrete) throw new Error(`jit: a value needed after the step was not computed (${dataId.node.prim} ${JSON.stringify(dataId.node.attrs)} [${dataId.node.shape}], dead=${dataId.dead})`);
+    if (!dataId.concrete)
+      throw new Error(
+        `jit: a value needed after the step was not computed (${dataId.node.prim} ${JSON.stringify(dataId.node.attrs)} [${dataId.node.shape}], dead=${dataId.dead})`,
+      );
     return dataId.concrete;
   }
 }

@@ -5,8 +5,8 @@
 // meet in the 16-bit dtype. Only the forward pass runs under autocast: the backward pass follows the
 // dtypes the forward recorded.
 import type { Primitive } from '../backend/primitives.js';
-import { type AutocastHook, ENGINE } from '../tensor/engine.js';
 import type { DType } from '../dtype.js';
+import { type AutocastHook, ENGINE } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const ALLOW = new Set<Primitive>(['matMul', 'conv2d', 'depthwiseConv2d', 'conv2dBackpropInput']);
@@ -25,7 +25,8 @@ function opName(prim: Primitive, attrs: unknown): string {
 export class AutocastPolicy implements AutocastHook {
   readonly counts: AutocastCounts = {};
   constructor(readonly dtype: 'float16' | 'bfloat16') {
-    if (dtype !== 'float16' && dtype !== 'bfloat16') throw new Error(`autoMixedPrecision: expected 'float16' or 'bfloat16', got '${String(dtype)}'`);
+    if (dtype !== 'float16' && dtype !== 'bfloat16')
+      throw new Error(`autoMixedPrecision: expected 'float16' or 'bfloat16', got '${String(dtype)}'`);
   }
 
   target(prim: Primitive, attrs: unknown, _inputs: readonly Tensor[]): DType | null {

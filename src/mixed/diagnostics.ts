@@ -3,14 +3,14 @@
 // 16-bit storage saves. `precisionReport(model, x, y)` measures one forward+backward without
 // updating anything; `PrecisionMonitor` records the same over training.
 import { variableGrads } from '../autograd/grad.js';
-import { ENGINE } from '../tensor/engine.js';
-import { dispose, tidy } from '../tensor/lifetime.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Layer } from '../nn/layer.js';
 import { Functional } from '../nn/models/functional.js';
 import { Callback } from '../nn/training/callbacks.js';
 import type { Compiled } from '../nn/training/compiled.js';
 import { forward } from '../nn/training/loop.js';
+import { ENGINE } from '../tensor/engine.js';
+import { dispose, tidy } from '../tensor/lifetime.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { LossScaleOptimizer } from './loss-scale-optimizer.js';
 
 /** float16's smallest subnormal is 2^-24; anything at or below half of it rounds to zero. */
@@ -46,7 +46,13 @@ export function gradientUnderflow(grads: Tensor[], perTensor = SAMPLE_PER_TENSOR
       else if (a < F16_SUBNORMAL) sub++;
     }
   }
-  return { sampled, wouldFlush: flush, wouldBeSubnormal: sub, flushFraction: sampled ? flush / sampled : 0, subnormalFraction: sampled ? sub / sampled : 0 };
+  return {
+    sampled,
+    wouldFlush: flush,
+    wouldBeSubnormal: sub,
+    flushFraction: sampled ? flush / sampled : 0,
+    subnormalFraction: sampled ? sub / sampled : 0,
+  };
 }
 
 export interface LayerPrecision {
@@ -76,7 +82,9 @@ export interface PrecisionReport {
 }
 
 function flatLayers(l: Layer): Layer[] {
-  return l instanceof Functional ? l.layers.flatMap((c) => [c, ...(c instanceof Functional ? flatLayers(c).slice(1) : [])]) : [l];
+  return l instanceof Functional
+    ? l.layers.flatMap((c) => [c, ...(c instanceof Functional ? flatLayers(c).slice(1) : [])])
+    : [l];
 }
 
 export function layerPrecision(model: Functional): LayerPrecision[] {
@@ -103,10 +111,15 @@ export function precisionReport(model: ReportModel, x?: Tensor | Tensor[], y?: T
     layers: layerPrecision(model),
     lossScale: lso ? lso.lossScale : null,
     skippedSteps: lso ? lso.skippedSteps : null,
-    autoMixedPrecision: model.compiled?.autocast ? { dtype: model.compiled.autocast.dtype, castOps: { ...model.compiled.autocast.counts } } : null,
+    autoMixedPrecision: model.compiled?.autocast
+      ? { dtype: model.compiled.autocast.dtype, castOps: { ...model.compiled.autocast.counts } }
+      : null,
   };
   if (x === undefined || y === undefined) return report;
-  if (!model.compiled) throw new Error(`precisionReport: model '${model.name}' must be compiled to measure a step (it needs the loss)`);
+  if (!model.compiled)
+    throw new Error(
+      `precisionReport: model '${model.name}' must be compiled to measure a step (it needs the loss)`,
+    );
   const loss = model.compiled.loss.fn;
   // a training-mode pass moves BatchNormalization statistics: put them back afterwards
   const frozen = model.nonTrainableWeights;
@@ -114,7 +127,16 @@ export function precisionReport(model: ReportModel, x?: Tensor | Tensor[], y?: T
   ENGINE.resetPeak();
   const before = ENGINE.memory();
   const c = model.compiled;
-  const { value, grads } = variableGrads(() => tidy(() => loss(y, forward(c, () => model.apply(x, { training: true }) as Tensor))), model.trainableWeights);
+  const { value, grads } = variableGrads(
+    () =>
+      tidy(() =>
+        loss(
+          y,
+          forward(c, () => model.apply(x, { training: true }) as Tensor),
+        ),
+      ),
+    model.trainableWeights,
+  );
   const after = ENGINE.memory();
   const underflow = gradientUnderflow(Object.values(grads));
   dispose([value, ...Object.values(grads)]);
@@ -136,7 +158,12 @@ export interface PrecisionMonitorArgs {
 
 /** Records loss scale, skipped steps and sampled gradient underflow per training step. */
 export class PrecisionMonitor extends Callback {
-  readonly history = { step: [] as number[], lossScale: [] as number[], skipped: [] as boolean[], flushFraction: [] as (number | null)[] };
+  readonly history = {
+    step: [] as number[],
+    lossScale: [] as number[],
+    skipped: [] as boolean[],
+    flushFraction: [] as (number | null)[],
+  };
   private step = 0;
   private pending: UnderflowStats | null = null;
   private readonly sampleEvery: number;
@@ -144,11 +171,13 @@ export class PrecisionMonitor extends Callback {
   constructor(args: PrecisionMonitorArgs = {}) {
     super();
     this.sampleEvery = args.sampleEvery ?? 50;
-    if (!Number.isInteger(this.sampleEvery) || this.sampleEvery < 0) throw new Error(`precisionMonitor: sampleEvery must be an integer >= 0, got ${args.sampleEvery}`);
+    if (!Number.isInteger(this.sampleEvery) || this.sampleEvery < 0)
+      throw new Error(`precisionMonitor: sampleEvery must be an integer >= 0, got ${args.sampleEvery}`);
   }
 
   private get optimizer() {
-    return (this.model as unknown as { optimizer?: { gradientObserver: ((g: Tensor[]) => void) | null } }).optimizer;
+    return (this.model as unknown as { optimizer?: { gradientObserver: ((g: Tensor[]) => void) | null } })
+      .optimizer;
   }
 
   override onTrainBegin(): void {

@@ -1,5 +1,12 @@
 // mixedPrecision.*: Keras' mixed_precision API in camelCase.
-export { Policy, globalPolicy, setGlobalPolicy, type PolicyName } from './policy.js';
+
+export { type AutocastCounts, AutocastPolicy, autocast } from './autocast.js';
+export {
+  gradientUnderflow,
+  PrecisionMonitor,
+  type PrecisionReport,
+  precisionReport,
+  type UnderflowStats,
+} from './diagnostics.js';
 export { LossScaleOptimizer, type LossScaleOptions } from './loss-scale-optimizer.js';
-export { PrecisionMonitor, type PrecisionReport, type UnderflowStats, gradientUnderflow, precisionReport } from './diagnostics.js';
-export { autocast, AutocastPolicy, type AutocastCounts } from './autocast.js';
+export { globalPolicy, Policy, type PolicyName, setGlobalPolicy } from './policy.js';

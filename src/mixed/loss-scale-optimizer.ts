@@ -3,15 +3,20 @@
 // and slots untouched) and adapts the scale: x2 after `dynamicGrowthSteps` finite steps in a row,
 // /2 on a skipped step. Clipping happens in the inner optimizer, on unscaled gradients.
 import { variableGrads } from '../autograd/grad.js';
+import {
+  type GradientsInput,
+  type LearningRate,
+  type NamedGradients,
+  type NamedTensor,
+  Optimizer,
+  type OptimizerConfig,
+} from '../nn/optimizers/optimizer.js';
 import { ENGINE } from '../tensor/engine.js';
 import { dispose, tidy } from '../tensor/lifetime.js';
 import { scalar } from '../tensor/ops/creation.js';
 import { add, cast, mul } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduction.js';
 import type { Tensor, Variable } from '../tensor/tensor.js';
-import {
-  type GradientsInput, type LearningRate, type NamedGradients, type NamedTensor, Optimizer, type OptimizerConfig,
-} from '../nn/optimizers/optimizer.js';
 
 export interface LossScaleOptions {
   /** adapt the scale (true) or keep `initialScale` fixed */
@@ -23,7 +28,8 @@ export interface LossScaleOptions {
 }
 
 function positive(who: string, name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${who}: ${name} must be a finite number > 0, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new Error(`${who}: ${name} must be a finite number > 0, got ${v}`);
   return v;
 }
 
@@ -45,13 +51,16 @@ export class LossScaleOptimizer extends Optimizer {
   constructor(inner: Optimizer, options: LossScaleOptions = {}) {
     super(1);
     const who = 'mixedPrecision.LossScaleOptimizer';
-    if (!(inner instanceof Optimizer)) throw new Error(`${who}: the inner optimizer must be an Optimizer, got ${String(inner)}`);
-    if (inner instanceof LossScaleOptimizer) throw new Error(`${who}: the inner optimizer is already a LossScaleOptimizer`);
+    if (!(inner instanceof Optimizer))
+      throw new Error(`${who}: the inner optimizer must be an Optimizer, got ${String(inner)}`);
+    if (inner instanceof LossScaleOptimizer)
+      throw new Error(`${who}: the inner optimizer is already a LossScaleOptimizer`);
     this.innerOptimizer = inner;
     this.dynamic = options.dynamic ?? true;
     this.initialScale = positive(who, 'initialScale', options.initialScale ?? 2 ** 15);
     const growth = options.dynamicGrowthSteps ?? 2000;
-    if (!Number.isInteger(growth) || growth < 1) throw new Error(`${who}: dynamicGrowthSteps must be a positive integer, got ${growth}`);
+    if (!Number.isInteger(growth) || growth < 1)
+      throw new Error(`${who}: dynamicGrowthSteps must be a positive integer, got ${growth}`);
     this.dynamicGrowthSteps = growth;
     this.minScale = options.minScale === undefined ? undefined : positive(who, 'minScale', options.minScale);
     this.scale = this.initialScale;
@@ -168,14 +177,21 @@ export class LossScaleOptimizer extends Optimizer {
   /** The inner optimizer's state, then the loss scale and the dynamic counter. */
   override async getWeights(): Promise<NamedTensor[]> {
     const inner = await this.innerOptimizer.getWeights();
-    return [...inner, { name: 'loss_scale', tensor: scalar(this.scale) }, { name: 'dynamic_counter', tensor: scalar(this.counter, 'int32') }];
+    return [
+      ...inner,
+      { name: 'loss_scale', tensor: scalar(this.scale) },
+      { name: 'dynamic_counter', tensor: scalar(this.counter, 'int32') },
+    ];
   }
 
   override async setWeights(weights: NamedTensor[]): Promise<void> {
     const find = (n: string) => weights.find((w) => w.name === n);
     const s = find('loss_scale');
     const c = find('dynamic_counter');
-    if (!s || !c) throw new Error(`${this.who}.setWeights: the checkpoint has no 'loss_scale' and 'dynamic_counter' entries (was it saved from a LossScaleOptimizer?)`);
+    if (!s || !c)
+      throw new Error(
+        `${this.who}.setWeights: the checkpoint has no 'loss_scale' and 'dynamic_counter' entries (was it saved from a LossScaleOptimizer?)`,
+      );
     const scaleValue = s.tensor.dataSync()[0];
     const counterValue = c.tensor.dataSync()[0];
     positive(`${this.who}.setWeights`, 'loss_scale', scaleValue);
@@ -186,7 +202,10 @@ export class LossScaleOptimizer extends Optimizer {
 
   override getConfig(): OptimizerConfig {
     return {
-      innerOptimizer: { className: this.innerOptimizer.getClassName(), config: this.innerOptimizer.getConfig() },
+      innerOptimizer: {
+        className: this.innerOptimizer.getClassName(),
+        config: this.innerOptimizer.getConfig(),
+      },
       dynamic: this.dynamic,
       initialScale: this.initialScale,
       dynamicGrowthSteps: this.dynamicGrowthSteps,
@@ -203,7 +222,11 @@ export class LossScaleOptimizer extends Optimizer {
 function allFinite(grads: Tensor[]): boolean {
   if (grads.length === 0) return true;
   const probe = ENGINE.noGrad(() =>
-    tidy(() => grads.map((g) => sum(mul(g.dtype === 'float32' ? g : cast(g, 'float32'), 0))).reduce((a, b) => add(a, b))),
+    tidy(() =>
+      grads
+        .map((g) => sum(mul(g.dtype === 'float32' ? g : cast(g, 'float32'), 0)))
+        .reduce((a, b) => add(a, b)),
+    ),
   );
   const v = probe.dataSync()[0];
   probe.dispose();

@@ -49,11 +49,13 @@ export function globalPolicy(): Policy {
 export function toPolicy(dtype: Policy | string | undefined, where: string): Policy {
   if (dtype === undefined) return global;
   if (dtype instanceof Policy) return dtype;
-  if (typeof dtype !== 'string') throw new Error(`${where}: dtype must be a dtype name, a policy name or a Policy, got ${String(dtype)}`);
+  if (typeof dtype !== 'string')
+    throw new Error(`${where}: dtype must be a dtype name, a policy name or a Policy, got ${String(dtype)}`);
   try {
     return new Policy(dtype);
   } catch {
-    throw new Error(`${where}: dtype '${dtype}' is not a float dtype or policy (float32, float16, bfloat16, mixed_float16, mixed_bfloat16)`);
+    throw new Error(
+      `${where}: dtype '${dtype}' is not a float dtype or policy (float32, float16, bfloat16, mixed_float16, mixed_bfloat16)`,
+    );
   }
 }
-

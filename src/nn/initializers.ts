@@ -67,7 +67,11 @@ class RandomUniform extends Initializer {
     return randomUniform(shape, this.args.minval ?? -0.05, this.args.maxval ?? 0.05, dtype, this.args.seed);
   }
   override getConfig() {
-    return { minval: this.args.minval ?? -0.05, maxval: this.args.maxval ?? 0.05, seed: this.args.seed ?? null };
+    return {
+      minval: this.args.minval ?? -0.05,
+      maxval: this.args.maxval ?? 0.05,
+      seed: this.args.seed ?? null,
+    };
   }
 }
 
@@ -142,7 +146,8 @@ export const initializers = {
   constant: (args: { value: number }) => new Constant(args.value),
   randomNormal: (args?: { mean?: number; stddev?: number; seed?: number }) => new RandomNormal(args),
   randomUniform: (args?: { minval?: number; maxval?: number; seed?: number }) => new RandomUniform(args),
-  varianceScaling: (args?: { scale?: number; mode?: FanMode; distribution?: Distribution; seed?: number }) => new VarianceScaling(args),
+  varianceScaling: (args?: { scale?: number; mode?: FanMode; distribution?: Distribution; seed?: number }) =>
+    new VarianceScaling(args),
   glorotUniform: (args?: { seed?: number }) => new GlorotUniform(args),
   glorotNormal: (args?: { seed?: number }) => new GlorotNormal(args),
   heNormal: (args?: { seed?: number }) => new HeNormal(args),
@@ -156,13 +161,20 @@ export type InitializerIdentifier = keyof typeof initializers | string;
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** An Initializer from an instance or a name ('heNormal', 'he_normal', 'HeNormal'); seeds pass through. */
-export function getInitializer(id: Initializer | InitializerIdentifier, where: string, config: Record<string, unknown> = {}): Initializer {
+export function getInitializer(
+  id: Initializer | InitializerIdentifier,
+  where: string,
+  config: Record<string, unknown> = {},
+): Initializer {
   if (id instanceof Initializer) return id;
   let key = camel(id);
   key = key[0].toLowerCase() + key.slice(1);
   if (key === 'leCunNormal' || key === 'lecunNormal') key = 'leCunNormal';
   if (key === 'lecunUniform') key = 'leCunUniform';
   const make = (initializers as unknown as Record<string, (a: unknown) => Initializer>)[key];
-  if (!make) throw new Error(`${where}: unknown initializer '${id}'; expected one of ${Object.keys(initializers).join(', ')}`);
+  if (!make)
+    throw new Error(
+      `${where}: unknown initializer '${id}'; expected one of ${Object.keys(initializers).join(', ')}`,
+    );
   return make(config);
 }

@@ -2,7 +2,7 @@
 // first use, apply to concrete tensors (eager) or to symbolic tensors (building a functional graph).
 import type { DType } from '../dtype.js';
 import { isFloatDType } from '../dtype.js';
-import { Policy, toPolicy } from '../mixed/policy.js';
+import { type Policy, toPolicy } from '../mixed/policy.js';
 import { ENGINE } from '../tensor/engine.js';
 import { cast } from '../tensor/ops/elementwise.js';
 import { Tensor, type Variable } from '../tensor/tensor.js';
@@ -114,7 +114,9 @@ export abstract class Layer {
   }
 
   get trainableWeights(): Variable[] {
-    return this.trainable ? this.allWeights.filter((w) => w.trainable && w.variable.trainable).map((w) => w.variable) : [];
+    return this.trainable
+      ? this.allWeights.filter((w) => w.trainable && w.variable.trainable).map((w) => w.variable)
+      : [];
   }
 
   get nonTrainableWeights(): Variable[] {
@@ -143,9 +145,20 @@ export abstract class Layer {
     const init = getInitializer(initializer, `${this.className} '${this.name}' weight '${name}'`);
     const originalName = `${this.name}/${name}`;
     const value = ENGINE.noGrad(() => init.apply(shape, dtype));
-    const variable = ENGINE.makeVariable(value, ENGINE.uniqueVariableName(originalName), trainable && this.trainable, dtype);
+    const variable = ENGINE.makeVariable(
+      value,
+      ENGINE.uniqueVariableName(originalName),
+      trainable && this.trainable,
+      dtype,
+    );
     value.dispose();
-    this.ownWeights.push({ originalName, variable, trainable, regularizer: opts.regularizer ?? null, autocast: opts.autocast ?? true });
+    this.ownWeights.push({
+      originalName,
+      variable,
+      trainable,
+      regularizer: opts.regularizer ?? null,
+      autocast: opts.autocast ?? true,
+    });
     return variable;
   }
 
@@ -174,15 +187,26 @@ export abstract class Layer {
 
   apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: CallArgs): SymbolicTensor | SymbolicTensor[];
   apply(inputs: Tensor | Tensor[], kwargs?: CallArgs): Tensor | Tensor[];
-  apply(inputs: LayerInput | SymbolicTensor | SymbolicTensor[], kwargs: CallArgs = {}): LayerOutput | SymbolicTensor | SymbolicTensor[] {
+  apply(
+    inputs: LayerInput | SymbolicTensor | SymbolicTensor[],
+    kwargs: CallArgs = {},
+  ): LayerOutput | SymbolicTensor | SymbolicTensor[] {
     if (isSymbolic(inputs)) return this.applySymbolic(inputs, kwargs);
     const list = toList(inputs as LayerInput);
     for (const [i, t] of list.entries()) {
-      if (!(t instanceof Tensor)) throw new Error(`${this.className} '${this.name}': input ${i} is not a Tensor or SymbolicTensor (got ${typeof t})`);
+      if (!(t instanceof Tensor))
+        throw new Error(
+          `${this.className} '${this.name}': input ${i} is not a Tensor or SymbolicTensor (got ${typeof t})`,
+        );
     }
-    this.ensureBuilt(list.map((t) => t.shape as Shape), Array.isArray(inputs));
+    this.ensureBuilt(
+      list.map((t) => t.shape as Shape),
+      Array.isArray(inputs),
+    );
     const cast16 = this.autocastInputs
-      ? list.map((t) => (isFloatDType(t.dtype) && t.dtype !== this.computeDtype ? cast(t, this.computeDtype) : t))
+      ? list.map((t) =>
+          isFloatDType(t.dtype) && t.dtype !== this.computeDtype ? cast(t, this.computeDtype) : t,
+        )
       : list;
     return this.call(Array.isArray(inputs) ? cast16 : cast16[0], kwargs);
   }
@@ -193,7 +217,10 @@ export abstract class Layer {
     this.built = true;
   }
 
-  private applySymbolic(inputs: SymbolicTensor | SymbolicTensor[], kwargs: CallArgs): SymbolicTensor | SymbolicTensor[] {
+  private applySymbolic(
+    inputs: SymbolicTensor | SymbolicTensor[],
+    kwargs: CallArgs,
+  ): SymbolicTensor | SymbolicTensor[] {
     const list = toList(inputs);
     const many = Array.isArray(inputs);
     const shapes = list.map((t) => t.shape);
@@ -202,14 +229,18 @@ export abstract class Layer {
     const outShapes = Array.isArray(out[0]) ? (out as Shape[]) : [out as Shape];
     const dtype = this.computeOutputDtype(list.map((t) => t.dtype));
     const node = new Node(this, list, kwargs, many);
-    node.outputs = outShapes.map((s, i) => new SymbolicTensor(s, dtype, node, i, `${this.name}/out${outShapes.length > 1 ? i : ''}`));
+    node.outputs = outShapes.map(
+      (s, i) => new SymbolicTensor(s, dtype, node, i, `${this.name}/out${outShapes.length > 1 ? i : ''}`),
+    );
     this.inboundNodes.push(node);
     return node.outputs.length === 1 ? node.outputs[0] : node.outputs;
   }
 
   /** Regularization penalties of this layer's weights (float32 scalars). */
   regularizationLosses(): Tensor[] {
-    return this.allWeights.filter((w) => w.regularizer && w.variable.trainable).map((w) => w.regularizer!.apply(w.variable));
+    return this.allWeights
+      .filter((w) => w.regularizer && w.variable.trainable)
+      .map((w) => w.regularizer!.apply(w.variable));
   }
 
   /** Copies of the weight values, in `weights` order. */
@@ -221,12 +252,16 @@ export abstract class Layer {
   setWeights(values: Tensor[]): void {
     const ws = this.weights;
     if (values.length !== ws.length) {
-      throw new Error(`${this.className} '${this.name}'.setWeights: expected ${ws.length} weights, got ${values.length}`);
+      throw new Error(
+        `${this.className} '${this.name}'.setWeights: expected ${ws.length} weights, got ${values.length}`,
+      );
     }
     ws.forEach((v, i) => {
       const t = values[i];
       if (t.shape.join() !== v.shape.join()) {
-        throw new Error(`${this.className} '${this.name}'.setWeights: weight ${this.originalNameOf(v)} has shape [${v.shape}], the value has [${t.shape}]`);
+        throw new Error(
+          `${this.className} '${this.name}'.setWeights: weight ${this.originalNameOf(v)} has shape [${v.shape}], the value has [${t.shape}]`,
+        );
       }
       v.assign(t.dtype === v.dtype ? t : ENGINE.noGrad(() => cast(t, v.dtype)));
     });
@@ -238,7 +273,11 @@ export abstract class Layer {
   }
 
   getConfig(): Record<string, unknown> {
-    const c: Record<string, unknown> = { name: this.name, trainable: this.trainable, dtype: this.dtypePolicy.name };
+    const c: Record<string, unknown> = {
+      name: this.name,
+      trainable: this.trainable,
+      dtype: this.dtypePolicy.name,
+    };
     if (this.batchInputShape) c.batch_input_shape = this.batchInputShape;
     return c;
   }

@@ -30,7 +30,10 @@ export const regularizers = {
   l1l2: (args?: { l1?: number; l2?: number }) => new Regularizer(args?.l1 ?? 0.01, args?.l2 ?? 0.01),
 };
 
-export function getRegularizer(id: Regularizer | 'l1' | 'l2' | 'l1l2' | null | undefined, where: string): Regularizer | null {
+export function getRegularizer(
+  id: Regularizer | 'l1' | 'l2' | 'l1l2' | null | undefined,
+  where: string,
+): Regularizer | null {
   if (id === null || id === undefined) return null;
   if (id instanceof Regularizer) return id;
   const make = (regularizers as Record<string, () => Regularizer>)[id];

@@ -46,10 +46,14 @@ export class Node {
 }
 
 export function isSymbolic(x: unknown): x is SymbolicTensor | SymbolicTensor[] {
-  return x instanceof SymbolicTensor || (Array.isArray(x) && x.length > 0 && x.every((t) => t instanceof SymbolicTensor));
+  return (
+    x instanceof SymbolicTensor ||
+    (Array.isArray(x) && x.length > 0 && x.every((t) => t instanceof SymbolicTensor))
+  );
 }
 
 export function shapeString(s: Shape | Shape[]): string {
-  const one = (x: Shape) => `(${x.map((d) => (d === null ? 'None' : d)).join(', ')}${x.length === 1 ? ',' : ''})`;
+  const one = (x: Shape) =>
+    `(${x.map((d) => (d === null ? 'None' : d)).join(', ')}${x.length === 1 ? ',' : ''})`;
   return Array.isArray(s[0]) ? `[${(s as Shape[]).map(one).join(', ')}]` : one(s as Shape);
 }

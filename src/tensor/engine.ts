@@ -5,7 +5,7 @@ import type { Primitive, PrimitiveAttrs } from '../backend/primitives.js';
 import type { DType, Storage } from '../dtype.js';
 import { BYTES_PER_ELEMENT, is16Bit, isFloatDType } from '../dtype.js';
 import type { DataRef } from './tensor.js';
-import { Tensor, Variable, sizeOf } from './tensor.js';
+import { sizeOf, Tensor, Variable } from './tensor.js';
 
 /** One recorded op: enough to run its gradient rule later. */
 export interface TapeNode {
@@ -83,7 +83,10 @@ class Engine {
 
   async setBackend(name: string): Promise<boolean> {
     const factory = this.backends.get(name);
-    if (!factory) throw new Error(`setBackend: unknown backend '${name}'; available: ${[...this.backends.keys()].join(', ')}`);
+    if (!factory)
+      throw new Error(
+        `setBackend: unknown backend '${name}'; available: ${[...this.backends.keys()].join(', ')}`,
+      );
     let b = this.instances.get(name);
     if (!b) {
       b = await factory();
@@ -120,9 +123,13 @@ class Engine {
 
   makeVariable(initial: Tensor, name: string, trainable: boolean, dtype: DType): Variable {
     const src = dtype === initial.dtype ? initial : null;
-    if (!src) throw new Error(`variable '${name}': initial value is ${initial.dtype}, expected ${dtype} (cast it first)`);
+    if (!src)
+      throw new Error(
+        `variable '${name}': initial value is ${initial.dtype}, expected ${dtype} (cast it first)`,
+      );
     const ref = src.dataRef('variable');
-    if (this.variables.has(name)) throw new Error(`variable: a variable named '${name}' already exists; names must be unique`);
+    if (this.variables.has(name))
+      throw new Error(`variable: a variable named '${name}' already exists; names must be unique`);
     ref.refCount++;
     this.liveTensors++;
     const v = new Variable(ref, initial.shape.slice(), dtype, name, trainable);
@@ -132,9 +139,12 @@ class Engine {
 
   assignVariable(v: Variable, value: Tensor): void {
     if (v.isDisposed) throw new Error(`Variable '${v.name}'.assign: the variable is disposed`);
-    if (value.dtype !== v.dtype) throw new Error(`Variable '${v.name}'.assign: value is ${value.dtype}, the variable is ${v.dtype}`);
+    if (value.dtype !== v.dtype)
+      throw new Error(`Variable '${v.name}'.assign: value is ${value.dtype}, the variable is ${v.dtype}`);
     if (!sameShape(value.shape, v.shape))
-      throw new Error(`Variable '${v.name}'.assign: value has shape [${value.shape}], the variable has [${v.shape}]`);
+      throw new Error(
+        `Variable '${v.name}'.assign: value has shape [${value.shape}], the variable has [${v.shape}]`,
+      );
     const ref = value.dataRef(`Variable '${v.name}'.assign`);
     ref.refCount++;
     this.release(v.ref!);
@@ -162,7 +172,10 @@ class Engine {
   region<T>(deferred: Backend, fn: () => T): T {
     const prev = this.active;
     const prevRefs = this.deferredRefs;
-    if (deferred.target !== this.backend) throw new Error(`region: backend '${deferred.name}' does not run over the active backend '${this.backend.name}'`);
+    if (deferred.target !== this.backend)
+      throw new Error(
+        `region: backend '${deferred.name}' does not run over the active backend '${this.backend.name}'`,
+      );
     this.active = deferred;
     const refs: DataRef[] = [];
     this.deferredRefs = refs;
@@ -238,14 +251,22 @@ class Engine {
     const ref = t.dataRef(op);
     const b = this.backend;
     if (ref.backendName !== b.name && ref.backendName !== b.target?.name)
-      throw new Error(`${op}: tensor ${t.id} lives on backend '${ref.backendName}', the active backend is '${this.backend.name}'`);
+      throw new Error(
+        `${op}: tensor ${t.id} lives on backend '${ref.backendName}', the active backend is '${this.backend.name}'`,
+      );
     return { dataId: ref.dataId, shape: t.shape, dtype: t.dtype };
   }
 
   // ---- running primitives ---------------------------------------------------------------
 
   /** Runs one primitive whose output shape/dtype the op layer has already validated. */
-  run<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], shape: number[], dtype: DType): Tensor {
+  run<P extends Primitive>(
+    prim: P,
+    inputs: readonly Tensor[],
+    attrs: PrimitiveAttrs[P],
+    shape: number[],
+    dtype: DType,
+  ): Tensor {
     const ac = this.autocast;
     if (ac && prim !== 'cast') {
       const target = ac.target(prim, attrs as never, inputs);

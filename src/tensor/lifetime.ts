@@ -14,7 +14,8 @@ export function tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T {
   let result: T | undefined;
   try {
     result = f();
-    if (result instanceof Promise) throw new Error('tidy: the function must be synchronous (it returned a Promise)');
+    if (result instanceof Promise)
+      throw new Error('tidy: the function must be synchronous (it returned a Promise)');
     return result;
   } finally {
     ENGINE.endScope(result);

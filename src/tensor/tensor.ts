@@ -59,7 +59,8 @@ export class Tensor {
 
   /** @internal the live buffer, or an error naming the operation that wanted it */
   dataRef(op: string): DataRef {
-    if (this.ref === null) throw new Error(`${op}: tensor ${this.id} (shape [${this.shape}], ${this.dtype}) is disposed`);
+    if (this.ref === null)
+      throw new Error(`${op}: tensor ${this.id} (shape [${this.shape}], ${this.dtype}) is disposed`);
     return this.ref;
   }
 

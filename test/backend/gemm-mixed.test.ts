@@ -6,13 +6,19 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  type GemmArray,
+  type GemmDType,
+  type GemmMixedParams,
+  gemmInfo,
+  gemmMixed,
+} from '../../src/backend/cpu/gemm.js';
+import { nativeTypes } from '../../src/backend/cpu/native.js';
+import {
   bfloat16BitsToFloat32,
   float16BitsToFloat32,
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
 } from '../../src/dtype.js';
-import { type GemmArray, type GemmDType, type GemmMixedParams, gemmInfo, gemmMixed } from '../../src/backend/cpu/gemm.js';
-import { nativeTypes } from '../../src/backend/cpu/native.js';
 import { seededFloats } from '../helpers.js';
 import { type ChildCall, cpuHasAvx512Bf16, nativeMixedExpected, runInChild } from './native-child.js';
 
@@ -134,7 +140,13 @@ function reference(p: GemmMixedParams): Reference {
  * float32 accumulation, 1e-5·sqrt(K) + 1e-6, plus the output rounding for a 16-bit C. Everything
  * else in C is bit-identical.
  */
-function expectMatches(got: GemmArray, before: GemmArray, p: GemmMixedParams, ref: Reference, what: string): void {
+function expectMatches(
+  got: GemmArray,
+  before: GemmArray,
+  p: GemmMixedParams,
+  ref: Reference,
+  what: string,
+): void {
   let num = 0;
   let den = 0;
   let changed = -1;
@@ -154,19 +166,31 @@ function expectMatches(got: GemmArray, before: GemmArray, p: GemmMixedParams, re
 }
 
 /** A 16-bit C equals, bit for bit, the rounding (src/dtype.ts) of the float32 C of the same call. */
-function expectRoundingExact(c16: Uint16Array, c32: Float32Array, p: GemmMixedParams, ref: Reference, what: string): void {
+function expectRoundingExact(
+  c16: Uint16Array,
+  c32: Float32Array,
+  p: GemmMixedParams,
+  ref: Reference,
+  what: string,
+): void {
   const enc = encode(p.cType);
   let bad = -1;
   for (let i = 0; i < c16.length && bad < 0; i++) if (ref.written[i] && c16[i] !== enc(c32[i])) bad = i;
   expect(
     bad,
-    bad < 0 ? '' : `${what}: element ${bad} is 0x${c16[bad].toString(16)}, rounding of ${c32[bad]} is 0x${enc(c32[bad]).toString(16)}`,
+    bad < 0
+      ? ''
+      : `${what}: element ${bad} is 0x${c16[bad].toString(16)}, rounding of ${c32[bad]} is 0x${enc(c32[bad]).toString(16)}`,
   ).toBe(-1);
 }
 
 /** The same call with a float32 C holding C's values (decoded). */
 function withF32C(p: GemmMixedParams): GemmMixedParams {
-  return { ...p, c: Float32Array.from({ length: p.c.length }, (_, i) => valueAt(p.c, p.cType, i)), cType: 'float32' };
+  return {
+    ...p,
+    c: Float32Array.from({ length: p.c.length }, (_, i) => valueAt(p.c, p.cType, i)),
+    cType: 'float32',
+  };
 }
 
 const label = (s: Spec) => JSON.stringify({ ...s, impl: gemmInfo().impl, bf16: gemmInfo().bf16 });
@@ -221,7 +245,18 @@ describe('gemmMixed vs float64 reference of the exact 16-bit inputs', () => {
       for (const [M, N, K] of sizes)
         for (const [transA, transB] of combos) {
           seed += 7;
-          check({ M, N, K, types, transA, transB, accumulate: seed % 3 === 0, pad: seed % 2, offset: seed % 3, seed });
+          check({
+            M,
+            N,
+            K,
+            types,
+            transA,
+            transB,
+            accumulate: seed % 3 === 0,
+            pad: seed % 2,
+            offset: seed % 3,
+            seed,
+          });
         }
     });
   }
@@ -232,10 +267,22 @@ describe('gemmMixed vs float64 reference of the exact 16-bit inputs', () => {
       for (const [transA, transB] of combos) {
         seed += 3;
         check({ M: 13, N: 41, K: 29, batch: 3, types, transA, transB, pad: 1, offset: 2, seed });
-        check({ M: 9, N: 35, K: 66, batch: 4, types, transA, transB, strideA: 'broadcast', accumulate: true, seed: seed + 1 });
+        check({
+          M: 9,
+          N: 35,
+          K: 66,
+          batch: 4,
+          types,
+          transA,
+          transB,
+          strideA: 'broadcast',
+          accumulate: true,
+          seed: seed + 1,
+        });
         check({ M: 31, N: 7, K: 45, batch: 3, types, transA, transB, strideB: 'broadcast', seed: seed + 2 });
       }
-    for (const types of TYPE_SETS.slice(0, 3)) check({ M: 300, N: 200, K: 700, types, transB: true, seed: 99 });
+    for (const types of TYPE_SETS.slice(0, 3))
+      check({ M: 300, N: 200, K: 700, types, transB: true, seed: 99 });
   });
 
   it('matches a float32 C bit for bit after rounding, for special values (NaN payloads, Inf, subnormals, ties)', () => {
@@ -243,16 +290,34 @@ describe('gemmMixed vs float64 reference of the exact 16-bit inputs', () => {
     const lows = [0x0000, 0x0001, 0x7fff, 0x8000, 0x8001, 0xffff, 0x1000, 0x2000];
     const n = 65536 * lows.length;
     const bits = new Uint32Array(n);
-    for (let h = 0; h < 65536; h++) for (let l = 0; l < lows.length; l++) bits[h * lows.length + l] = ((h << 16) | lows[l]) >>> 0;
+    for (let h = 0; h < 65536; h++)
+      for (let l = 0; l < lows.length; l++) bits[h * lows.length + l] = ((h << 16) | lows[l]) >>> 0;
     const a = new Float32Array(bits.buffer);
     for (const cType of ['bfloat16', 'float16'] as const) {
       // C[i][0] = a[i] * 1 (K = 1): the float32 result is a[i] itself (NaNs quieted, -0 becomes +0)
       const p: GemmMixedParams = {
-        batch: 1, M: n, N: 1, K: 1, transA: false, transB: false, accumulate: false,
-        a, aOffset: 0, lda: 1, strideA: 0,
-        b: new Float32Array([1]), bOffset: 0, ldb: 1, strideB: 0,
-        c: new Uint16Array(n), cOffset: 0, ldc: 1, strideC: 0,
-        aType: 'float32', bType: 'float32', cType,
+        batch: 1,
+        M: n,
+        N: 1,
+        K: 1,
+        transA: false,
+        transB: false,
+        accumulate: false,
+        a,
+        aOffset: 0,
+        lda: 1,
+        strideA: 0,
+        b: new Float32Array([1]),
+        bOffset: 0,
+        ldb: 1,
+        strideB: 0,
+        c: new Uint16Array(n),
+        cOffset: 0,
+        ldc: 1,
+        strideC: 0,
+        aType: 'float32',
+        bType: 'float32',
+        cType,
       };
       gemmMixed(p);
       const q = { ...p, c: new Float32Array(n), cType: 'float32' as const };
@@ -260,7 +325,12 @@ describe('gemmMixed vs float64 reference of the exact 16-bit inputs', () => {
       const enc = encode(cType);
       let bad = -1;
       for (let i = 0; i < n && bad < 0; i++) if (p.c[i] !== enc(q.c[i])) bad = i;
-      expect(bad, bad < 0 ? '' : `${cType}: bits 0x${bits[bad].toString(16)} -> 0x${p.c[bad].toString(16)}, want 0x${enc(q.c[bad]).toString(16)}`).toBe(-1);
+      expect(
+        bad,
+        bad < 0
+          ? ''
+          : `${cType}: bits 0x${bits[bad].toString(16)} -> 0x${p.c[bad].toString(16)}, want 0x${enc(q.c[bad]).toString(16)}`,
+      ).toBe(-1);
     }
   });
 
@@ -294,7 +364,19 @@ describe.skipIf(!nativeMixedExpected)('native 16-bit GEMM', () => {
       for (const [M, N, K] of shapes)
         for (const [transA, transB] of combos) {
           seed += 5;
-          const spec: Spec = { M, N, K, types, transA, transB, batch: 2, accumulate: seed % 2 === 0, pad: 1, offset: 1, seed };
+          const spec: Spec = {
+            M,
+            N,
+            K,
+            types,
+            transA,
+            transB,
+            batch: 2,
+            accumulate: seed % 2 === 0,
+            pad: 1,
+            offset: 1,
+            seed,
+          };
           out.push({ p: makeCase(spec), spec });
         }
     return out;
@@ -302,24 +384,48 @@ describe.skipIf(!nativeMixedExpected)('native 16-bit GEMM', () => {
   const asCall = (p: GemmMixedParams): ChildCall => ({
     fn: 'gemm',
     args: [
-      p.a, p.aOffset, p.lda, p.strideA, p.transA, p.b, p.bOffset, p.ldb, p.strideB, p.transB,
-      p.c, p.cOffset, p.ldc, p.strideC, p.batch, p.M, p.N, p.K, p.accumulate, nativeTypes(p.aType, p.bType, p.cType),
+      p.a,
+      p.aOffset,
+      p.lda,
+      p.strideA,
+      p.transA,
+      p.b,
+      p.bOffset,
+      p.ldb,
+      p.strideB,
+      p.transB,
+      p.c,
+      p.cOffset,
+      p.ldc,
+      p.strideC,
+      p.batch,
+      p.M,
+      p.N,
+      p.K,
+      p.accumulate,
+      nativeTypes(p.aType, p.bType, p.cType),
     ],
     outputs: [10],
   });
 
-  it.skipIf(process.arch !== 'x64')('bfloat16 by conversion, AVX2 and portable kernels (forced in child processes)', () => {
-    const cases = childCases();
-    const refs = cases.map(({ p }) => reference(p));
-    for (const isa of ['avx512', 'avx2', 'portable']) {
-      const res = runInChild(cases.map(({ p }) => asCall(p)), { KEEL_GEMM_ISA: isa, KEEL_NUM_THREADS: '3' });
-      expect(res.info.bf16).toBe('convert');
-      expect(res.info.threads).toBe(3);
-      cases.forEach(({ p, spec }, i) => {
-        expectMatches(res.results[i][0] as GemmArray, p.c, p, refs[i], `${isa} ${JSON.stringify(spec)}`);
-      });
-    }
-  });
+  it.skipIf(process.arch !== 'x64')(
+    'bfloat16 by conversion, AVX2 and portable kernels (forced in child processes)',
+    () => {
+      const cases = childCases();
+      const refs = cases.map(({ p }) => reference(p));
+      for (const isa of ['avx512', 'avx2', 'portable']) {
+        const res = runInChild(
+          cases.map(({ p }) => asCall(p)),
+          { KEEL_GEMM_ISA: isa, KEEL_NUM_THREADS: '3' },
+        );
+        expect(res.info.bf16).toBe('convert');
+        expect(res.info.threads).toBe(3);
+        cases.forEach(({ p, spec }, i) => {
+          expectMatches(res.results[i][0] as GemmArray, p.c, p, refs[i], `${isa} ${JSON.stringify(spec)}`);
+        });
+      }
+    },
+  );
 
   it('gives bitwise identical 16-bit results with 1 and 3 threads', () => {
     const cases = childCases().map(({ p }) => asCall(p));
@@ -327,6 +433,7 @@ describe.skipIf(!nativeMixedExpected)('native 16-bit GEMM', () => {
     cases.push(asCall(big));
     const one = runInChild(cases, { KEEL_NUM_THREADS: '1' });
     const three = runInChild(cases, { KEEL_NUM_THREADS: '3' });
-    for (let i = 0; i < cases.length; i++) expect(Array.from(three.results[i][0])).toEqual(Array.from(one.results[i][0]));
+    for (let i = 0; i < cases.length; i++)
+      expect(Array.from(three.results[i][0])).toEqual(Array.from(one.results[i][0]));
   });
 });

@@ -8,7 +8,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const addonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'keel_native.node');
+export const addonPath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'build',
+  'keel_native.node',
+);
 
 /** The addon is built with 16-bit operands and convolutions, and KEEL_NO_NATIVE does not disable it. */
 export const nativeMixedExpected = (() => {
@@ -83,7 +89,10 @@ export function runInChild(calls: ChildCall[], env: Record<string, string>): Chi
     timeout: 120_000,
   });
   if (res.status !== 0) throw new Error(`child failed (${res.status}): ${res.stderr}`);
-  const out = JSON.parse(res.stdout) as { info: ChildResult['info']; results: Array<Array<{ $ta: 'f32' | 'u16'; b64: string }>> };
+  const out = JSON.parse(res.stdout) as {
+    info: ChildResult['info'];
+    results: Array<Array<{ $ta: 'f32' | 'u16'; b64: string }>>;
+  };
   return { info: out.info, results: out.results.map((r) => r.map(fromWire)) };
 }
 

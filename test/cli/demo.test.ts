@@ -10,11 +10,20 @@ const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'pipe' },
+  );
 }, 180_000);
 
 function keel(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, KEEL_RUNS_DIR: join(cwd, 'runs') } });
+  return spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, KEEL_RUNS_DIR: join(cwd, 'runs') },
+  });
 }
 
 describe('keel demo', () => {
@@ -28,10 +37,15 @@ describe('keel demo', () => {
     const out = JSON.parse(readFileSync(join(cwd, 'out.json'), 'utf8'));
     expect(out.backend).toBe('cpu');
     expect(out.runs.map((x: { name: string }) => x.name)).toEqual([
-      'float32', 'float32 + jit', 'mixed_float16 + loss scaling + jit', 'mixed_bfloat16 + jit', 'mixed_float16 + loss scaling',
+      'float32',
+      'float32 + jit',
+      'mixed_float16 + loss scaling + jit',
+      'mixed_bfloat16 + jit',
+      'mixed_float16 + loss scaling',
     ]);
     for (const run of out.runs) {
-      for (const k of ['msPerStep', 'imagesPerSec', 'trainingTimeSec', 'peakTensorBytes']) expect(Number.isFinite(run[k]), k).toBe(true);
+      for (const k of ['msPerStep', 'imagesPerSec', 'trainingTimeSec', 'peakTensorBytes'])
+        expect(Number.isFinite(run[k]), k).toBe(true);
       expect(Number.isFinite(run.final.loss)).toBe(true);
       expect(run.history.loss.length).toBe(run.epochs);
     }
@@ -52,7 +66,12 @@ describe('keel demo', () => {
   }, 300_000);
 
   it('bad flags exit 2 with a message', () => {
-    for (const args of [['demo', '--epochs', '0'], ['demo', '--model', 'vgg'], ['train', '--loss-scale', 'lots', '--policy', 'mixed_float16'], ['demo', '--bogus']]) {
+    for (const args of [
+      ['demo', '--epochs', '0'],
+      ['demo', '--model', 'vgg'],
+      ['train', '--loss-scale', 'lots', '--policy', 'mixed_float16'],
+      ['demo', '--bogus'],
+    ]) {
       const r = keel(cwd, ...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.length + r.stdout.length).toBeGreaterThan(0);

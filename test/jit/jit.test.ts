@@ -1,8 +1,8 @@
 // jit() and compile({ jitCompile }): eager and jitted steps agree in every policy, graphs are cached
 // by shape, dropout stays deterministic for a seed, and nothing leaks.
 import { afterEach, describe, expect, it } from 'vitest';
-import * as keel from '../../src/index.js';
 import type { LayersModel, Tensor } from '../../src/index.js';
+import * as keel from '../../src/index.js';
 import { trainStepStats } from '../../src/nn/training/loop.js';
 
 const L = keel.layers;
@@ -11,11 +11,20 @@ afterEach(() => keel.mixedPrecision.setGlobalPolicy('float32'));
 function mlp() {
   return keel.sequential({
     layers: [
-      L.dense({ units: 32, inputShape: [16], kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }) }),
+      L.dense({
+        units: 32,
+        inputShape: [16],
+        kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }),
+      }),
       L.batchNormalization(),
       L.reLU(),
       L.dropout({ rate: 0.2, seed: 5 }),
-      L.dense({ units: 4, activation: 'softmax', dtype: 'float32', kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }) }),
+      L.dense({
+        units: 4,
+        activation: 'softmax',
+        dtype: 'float32',
+        kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }),
+      }),
     ],
   });
 }
@@ -23,9 +32,22 @@ function mlp() {
 function cnn() {
   return keel.sequential({
     layers: [
-      L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3], activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 3 }) }),
+      L.conv2d({
+        filters: 8,
+        kernelSize: 3,
+        padding: 'same',
+        inputShape: [12, 12, 3],
+        activation: 'relu',
+        kernelInitializer: keel.initializers.heNormal({ seed: 3 }),
+      }),
       L.maxPooling2d({ poolSize: 2 }),
-      L.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 4 }) }),
+      L.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: keel.initializers.heNormal({ seed: 4 }),
+      }),
       L.globalAveragePooling2d(),
       L.dense({ units: 4, kernelInitializer: keel.initializers.glorotUniform({ seed: 5 }) }),
       L.activation({ activation: 'softmax', dtype: 'float32' }),
@@ -38,7 +60,12 @@ async function resnet18() {
 }
 
 /** Runs `steps` training steps with and without the JIT from the same weights; returns both loss lists. */
-async function eagerVsJit(make: () => LayersModel | Promise<LayersModel>, x: Tensor, y: Tensor, steps: number) {
+async function eagerVsJit(
+  make: () => LayersModel | Promise<LayersModel>,
+  x: Tensor,
+  y: Tensor,
+  steps: number,
+) {
   const out: Record<string, number[]> = {};
   let weights: Tensor[] | null = null;
   for (const jitCompile of [false, true]) {
@@ -54,7 +81,16 @@ async function eagerVsJit(make: () => LayersModel | Promise<LayersModel>, x: Ten
   return out;
 }
 
-const onehot = (n: number, k: number) => keel.oneHot(keel.tensor1d(Array.from({ length: n }, (_, i) => i % k), 'int32'), k).cast('float32');
+const onehot = (n: number, k: number) =>
+  keel
+    .oneHot(
+      keel.tensor1d(
+        Array.from({ length: n }, (_, i) => i % k),
+        'int32',
+      ),
+      k,
+    )
+    .cast('float32');
 
 describe('eager vs jit', () => {
   for (const policy of ['float32', 'mixed_float16', 'mixed_bfloat16']) {
@@ -75,7 +111,12 @@ describe('eager vs jit', () => {
   it('ResNet18 step: identical losses in float32 and mixed_bfloat16', async () => {
     for (const policy of ['float32', 'mixed_bfloat16']) {
       keel.mixedPrecision.setGlobalPolicy(policy);
-      const r = await eagerVsJit(resnet18, keel.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 9), onehot(2, 4), 1);
+      const r = await eagerVsJit(
+        resnet18,
+        keel.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 9),
+        onehot(2, 4),
+        1,
+      );
       expect(r.true, policy).toEqual(r.false);
     }
   }, 60_000);
@@ -101,7 +142,9 @@ describe('jit()', () => {
   it('dropout with a seed gives the same mask eager and jitted', () => {
     const x = keel.ones([20, 20]);
     const eager = keel.dropout(x, 0.5, undefined, 11).dataSync();
-    const jitted = keel.jit(() => keel.dropout(x, 0.5, undefined, 11))().dataSync();
+    const jitted = keel
+      .jit(() => keel.dropout(x, 0.5, undefined, 11))()
+      .dataSync();
     expect(Array.from(jitted)).toEqual(Array.from(eager));
   });
 
@@ -110,7 +153,13 @@ describe('jit()', () => {
     const make = (name: string) => {
       const w = keel.variable(keel.ones([10, 10]), true, name);
       const opt = keel.train.sgd(0.01);
-      return { w, step: () => keel.tidy(() => opt.minimize(() => keel.mean(keel.square(keel.matMul(x, w))), true, [w])!.dataSync()[0]) };
+      return {
+        w,
+        step: () =>
+          keel.tidy(
+            () => opt.minimize(() => keel.mean(keel.square(keel.matMul(x, w))), true, [w])!.dataSync()[0],
+          ),
+      };
     };
     const e = make('jit_leak_eager');
     const j = make('jit_leak_jit');

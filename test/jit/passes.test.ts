@@ -1,11 +1,17 @@
 // JIT passes on small hand-built graphs: what each pass removes, what fuses and what does not.
 import { describe, expect, it } from 'vitest';
-import type { Graph, GraphNode } from '../../src/jit/graph.js';
 import { fuse } from '../../src/jit/fusion.js';
+import type { Graph, GraphNode } from '../../src/jit/graph.js';
 import { optimize } from '../../src/jit/passes.js';
 
 const f32 = (shape: number[]) => ({ shape, dtype: 'float32' as const });
-const node = (prim: GraphNode['prim'], attrs: unknown, inputs: number[], shape: number[], dtype: GraphNode['dtype'] = 'float32'): GraphNode => ({ prim, attrs, inputs, shape, dtype });
+const node = (
+  prim: GraphNode['prim'],
+  attrs: unknown,
+  inputs: number[],
+  shape: number[],
+  dtype: GraphNode['dtype'] = 'float32',
+): GraphNode => ({ prim, attrs, inputs, shape, dtype });
 
 describe('optimize', () => {
   it('removes casts to the same dtype and exact round trips, keeps lossy ones', () => {
@@ -69,7 +75,10 @@ describe('fuse', () => {
   it('attaches a reduction as the epilogue of its elementwise prologue', () => {
     const g: Graph = {
       inputs: [f32([4, 5])],
-      nodes: [node('unary', { op: 'square' }, [0], [4, 5]), node('reduce', { op: 'sum', axes: [1] }, [1], [4])],
+      nodes: [
+        node('unary', { op: 'square' }, [0], [4, 5]),
+        node('reduce', { op: 'sum', axes: [1] }, [1], [4]),
+      ],
       outputs: [2],
     };
     const { steps, stats } = fuse(g);
@@ -90,6 +99,12 @@ describe('fuse', () => {
       outputs: [4, 6],
     };
     const { steps } = fuse(g);
-    expect(steps.map((s) => (s.kind === 'kernel' ? s.node.prim : `fused(${s.nodes})`))).toEqual(['fused(1)', 'matMul', 'fused(1)', 'reduce', 'fused(1)']);
+    expect(steps.map((s) => (s.kind === 'kernel' ? s.node.prim : `fused(${s.nodes})`))).toEqual([
+      'fused(1)',
+      'matMul',
+      'fused(1)',
+      'reduce',
+      'fused(1)',
+    ]);
   });
 });

@@ -1,8 +1,8 @@
 // LossScaleOptimizer: the exact scale sequence, skipped steps, unscaling, clipping, compile's
 // auto-wrap, checkpoints, the scale-collapse error, and learning when float16 gradients underflow.
 import { describe, expect, it } from 'vitest';
-import * as keel from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
+import * as keel from '../../src/index.js';
 
 const { LossScaleOptimizer } = keel.mixedPrecision;
 
@@ -17,13 +17,31 @@ describe('LossScaleOptimizer', () => {
     const good = () => ({ lso_seq: keel.tensor([1, 1]) });
     const bad = (x: number) => ({ lso_seq: keel.tensor([1, x]) });
     const seq: [number, number, boolean][] = [];
-    const steps = [good(), good(), bad(Number.NaN), good(), good(), good(), good(), bad(Number.POSITIVE_INFINITY), bad(Number.NEGATIVE_INFINITY)];
+    const steps = [
+      good(),
+      good(),
+      bad(Number.NaN),
+      good(),
+      good(),
+      good(),
+      good(),
+      bad(Number.POSITIVE_INFINITY),
+      bad(Number.NEGATIVE_INFINITY),
+    ];
     for (const g of steps) {
       opt.applyGradients(g);
       seq.push([opt.lossScale, opt.dynamicCounter, opt.lastStepSkipped]);
     }
     expect(seq).toEqual([
-      [8, 1, false], [8, 2, false], [4, 0, true], [4, 1, false], [4, 2, false], [8, 0, false], [8, 1, false], [4, 0, true], [2, 0, true],
+      [8, 1, false],
+      [8, 2, false],
+      [4, 0, true],
+      [4, 1, false],
+      [4, 2, false],
+      [8, 0, false],
+      [8, 1, false],
+      [4, 0, true],
+      [2, 0, true],
     ]);
     expect(opt.skippedSteps).toBe(3);
     expect(opt.iterations).toBe(6);
@@ -99,18 +117,24 @@ describe('LossScaleOptimizer', () => {
     const opt = new LossScaleOptimizer(keel.train.sgd(0.1), { initialScale: 4 });
     opt.applyGradients({ lso_collapse: keel.tensor([Number.NaN]) });
     opt.applyGradients({ lso_collapse: keel.tensor([Number.NaN]) });
-    expect(() => opt.applyGradients({ lso_collapse: keel.tensor([Number.NaN]) })).toThrow(/loss scale fell below 1 after 3 skipped steps.*forward pass/);
+    expect(() => opt.applyGradients({ lso_collapse: keel.tensor([Number.NaN]) })).toThrow(
+      /loss scale fell below 1 after 3 skipped steps.*forward pass/,
+    );
     const floored = new LossScaleOptimizer(keel.train.sgd(0.1), { initialScale: 2, minScale: 1 });
     for (let i = 0; i < 5; i++) floored.applyGradients({ lso_collapse: keel.tensor([Number.NaN]) });
     expect(floored.lossScale).toBe(1);
-    expect(() => new LossScaleOptimizer(keel.train.sgd(0.1), { initialScale: 0 })).toThrow(/initialScale must be a finite number > 0/);
+    expect(() => new LossScaleOptimizer(keel.train.sgd(0.1), { initialScale: 0 })).toThrow(
+      /initialScale must be a finite number > 0/,
+    );
     expect(() => new LossScaleOptimizer(floored)).toThrow(/already a LossScaleOptimizer/);
   });
 });
 
 describe('loss scaling in models', () => {
   const build = (policy: string) =>
-    keel.sequential({ layers: [keel.layers.dense({ units: 1, inputShape: [4], dtype: policy, kernelInitializer: 'zeros' })] });
+    keel.sequential({
+      layers: [keel.layers.dense({ units: 1, inputShape: [4], dtype: policy, kernelInitializer: 'zeros' })],
+    });
 
   it('compile wraps the optimizer under mixed_float16 only', () => {
     const m16 = build('mixed_float16');
@@ -128,7 +152,8 @@ describe('loss scaling in models', () => {
     const x = keel.randomNormal([64, 4], 0, 1, 'float32', 3);
     const y = keel.matMul(x, keel.tensor([[1], [-1], [0.5], [2]]));
     // a tiny loss: its float16 gradients (~1e-9) flush to zero unless scaled
-    const tiny = (yt: Tensor, yp: Tensor) => keel.mul(keel.mean(keel.square(keel.sub(yp.cast('float32'), yt))), 1e-8);
+    const tiny = (yt: Tensor, yp: Tensor) =>
+      keel.mul(keel.mean(keel.square(keel.sub(yp.cast('float32'), yt))), 1e-8);
     const run = async (scaled: boolean) => {
       const m = build('mixed_float16');
       const inner = keel.train.adam(0.1);

@@ -1,8 +1,8 @@
 // Mixed precision in models: dtype propagation through every layer type, float32 islands,
 // float16 inputs, summary, precision reports, the monitor, and mixed vs float32 accuracy.
 import { afterEach, describe, expect, it } from 'vitest';
-import * as keel from '../../src/index.js';
 import type { SymbolicTensor, Tensor } from '../../src/index.js';
+import * as keel from '../../src/index.js';
 
 const S = (x: unknown) => x as SymbolicTensor;
 afterEach(() => keel.mixedPrecision.setGlobalPolicy('float32'));
@@ -24,7 +24,9 @@ function everyLayer(inputDtype: 'float32' | 'float16' = 'float32') {
   h = S(L.concatenate().apply([mp, ap]));
   const g1 = S(L.globalAveragePooling2d().apply(h));
   const g2 = S(L.globalMaxPooling2d().apply(h));
-  const f = S(L.flatten().apply(S(L.reshape({ targetShape: [2, 8] }).apply(S(L.concatenate().apply([g1, g2]))))));
+  const f = S(
+    L.flatten().apply(S(L.reshape({ targetShape: [2, 8] }).apply(S(L.concatenate().apply([g1, g2]))))),
+  );
   h = S(L.dropout({ rate: 0.1 }).apply(f));
   h = S(L.dense({ units: 5 }).apply(h));
   const out = S(L.activation({ activation: 'softmax', dtype: 'float32' }).apply(h));
@@ -32,7 +34,10 @@ function everyLayer(inputDtype: 'float32' | 'float16' = 'float32') {
 }
 
 describe('policies through models', () => {
-  for (const [policy, compute] of [['mixed_float16', 'float16'], ['mixed_bfloat16', 'bfloat16']] as const) {
+  for (const [policy, compute] of [
+    ['mixed_float16', 'float16'],
+    ['mixed_bfloat16', 'bfloat16'],
+  ] as const) {
     it(`${policy}: every layer computes in ${compute}, variables stay float32, the float32 output layer outputs float32`, () => {
       keel.mixedPrecision.setGlobalPolicy(policy);
       const m = everyLayer();
@@ -64,7 +69,10 @@ describe('policies through models', () => {
 
   it('summary shows each layer policy when any layer is not float32', () => {
     const m = keel.sequential({
-      layers: [keel.layers.dense({ units: 3, inputShape: [2], dtype: 'mixed_float16', name: 'p_dense' }), keel.layers.activation({ activation: 'softmax', dtype: 'float32', name: 'p_out' })],
+      layers: [
+        keel.layers.dense({ units: 3, inputShape: [2], dtype: 'mixed_float16', name: 'p_dense' }),
+        keel.layers.activation({ activation: 'softmax', dtype: 'float32', name: 'p_out' }),
+      ],
     });
     const lines: string[] = [];
     m.summary(undefined, undefined, (l) => lines.push(l));
@@ -85,7 +93,11 @@ describe('diagnostics', () => {
     const r = m.precisionReport(x, y);
     expect(r.policy).toBe('mixed_float16');
     expect(r.lossScale).toBe(2 ** 15);
-    expect(r.layers.find((l) => l.className === 'Conv2D')).toMatchObject({ policy: 'mixed_float16', computeDtype: 'float16', variableDtype: 'float32' });
+    expect(r.layers.find((l) => l.className === 'Conv2D')).toMatchObject({
+      policy: 'mixed_float16',
+      computeDtype: 'float16',
+      variableDtype: 'float32',
+    });
     expect(r.step!.peakBytes).toBeGreaterThan(0);
     expect(r.step!.savedBytes).toBeGreaterThan(0);
     expect(r.step!.peakBytesAsFloat32).toBe(r.step!.peakBytes + r.step!.savedBytes);
@@ -97,15 +109,28 @@ describe('diagnostics', () => {
   it('gradientUnderflow counts values float16 flushes to zero or stores as subnormals', () => {
     const g = keel.tensor([0, 1e-9, -2e-8, 1e-6, -3e-5, 1e-3, 1]);
     expect(keel.mixedPrecision.gradientUnderflow([g])).toEqual({
-      sampled: 7, wouldFlush: 2, wouldBeSubnormal: 2, flushFraction: 2 / 7, subnormalFraction: 2 / 7,
+      sampled: 7,
+      wouldFlush: 2,
+      wouldBeSubnormal: 2,
+      flushFraction: 2 / 7,
+      subnormalFraction: 2 / 7,
     });
   });
 
   it('PrecisionMonitor records the loss scale, skipped steps and sampled underflow per step', async () => {
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [3], dtype: 'mixed_float16', kernelInitializer: 'zeros' })] });
+    const m = keel.sequential({
+      layers: [
+        keel.layers.dense({ units: 2, inputShape: [3], dtype: 'mixed_float16', kernelInitializer: 'zeros' }),
+      ],
+    });
     m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const mon = new keel.mixedPrecision.PrecisionMonitor({ sampleEvery: 2 });
-    await m.fit(keel.ones([8, 3]), keel.ones([8, 2]), { epochs: 1, batchSize: 2, verbose: 0, callbacks: [mon] });
+    await m.fit(keel.ones([8, 3]), keel.ones([8, 2]), {
+      epochs: 1,
+      batchSize: 2,
+      verbose: 0,
+      callbacks: [mon],
+    });
     expect(mon.history.step).toEqual([0, 1, 2, 3]);
     expect(mon.history.lossScale).toEqual([2 ** 15, 2 ** 15, 2 ** 15, 2 ** 15]);
     expect(mon.history.flushFraction.map((f) => f !== null)).toEqual([true, false, true, false]);
@@ -131,7 +156,10 @@ describe('mixed vs float32 training', () => {
             v[at] = Math.sin((xx * Math.cos(a) + yy * Math.sin(a)) * 1.2) + noise[at];
           }
     }
-    return { x: keel.tensor(v, [n, size, size, 3]), y: keel.oneHot(keel.tensor1d(labels, 'int32'), 5).cast('float32') };
+    return {
+      x: keel.tensor(v, [n, size, size, 3]),
+      y: keel.oneHot(keel.tensor1d(labels, 'int32'), 5).cast('float32'),
+    };
   }
 
   it('mixed_float16 and mixed_bfloat16 reach float32 accuracy within 2 points from the same seed', async () => {
@@ -143,9 +171,20 @@ describe('mixed vs float32 training', () => {
       const L = keel.layers;
       const m = keel.sequential({
         layers: [
-          L.conv2d({ filters: 8, kernelSize: 3, inputShape: [12, 12, 3], activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 1 }) }),
+          L.conv2d({
+            filters: 8,
+            kernelSize: 3,
+            inputShape: [12, 12, 3],
+            activation: 'relu',
+            kernelInitializer: keel.initializers.heNormal({ seed: 1 }),
+          }),
           L.maxPooling2d({ poolSize: 2 }),
-          L.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: keel.initializers.heNormal({ seed: 2 }) }),
+          L.conv2d({
+            filters: 16,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: keel.initializers.heNormal({ seed: 2 }),
+          }),
           L.globalAveragePooling2d(),
           L.dense({ units: 5, kernelInitializer: keel.initializers.glorotUniform({ seed: 3 }) }),
           L.activation({ activation: 'softmax', dtype: 'float32' }),
@@ -153,7 +192,7 @@ describe('mixed vs float32 training', () => {
       });
       m.compile({ optimizer: keel.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
       await m.fit(train.x, train.y, { epochs: 8, batchSize: 32, verbose: 0, seed: 7 });
-      acc[policy] = ((m.evaluate(test.x, test.y) as Tensor[])[1]).dataSync()[0];
+      acc[policy] = (m.evaluate(test.x, test.y) as Tensor[])[1].dataSync()[0];
     }
     expect(acc.float32).toBeGreaterThan(0.9);
     expect(Math.abs(acc.mixed_float16 - acc.float32)).toBeLessThanOrEqual(0.02);

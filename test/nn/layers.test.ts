@@ -1,16 +1,32 @@
 // Layers: forward against float64 references, gradients against finite differences, policies,
 // configs, and bad inputs.
 import { describe, expect, it } from 'vitest';
-import * as keel from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
+import * as keel from '../../src/index.js';
 import { expectClose, numericGrad, seededFloats } from '../helpers.js';
 import { refConv2d, refPool } from '../reference-conv.js';
 
-const t = (shape: number[], seed: number, lo = -1, hi = 1) => keel.tensor(seededFloats(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+const t = (shape: number[], seed: number, lo = -1, hi = 1) =>
+  keel.tensor(
+    seededFloats(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+  );
 const vals = (x: Tensor) => Float64Array.from(x.dataSync());
 
 /** x[n, i] · w[i, j] + b[j] in float64. */
-function denseRef(x: Float64Array, n: number, k: number, w: Float64Array, m: number, b: Float64Array): Float64Array {
+function denseRef(
+  x: Float64Array,
+  n: number,
+  k: number,
+  w: Float64Array,
+  m: number,
+  b: Float64Array,
+): Float64Array {
   const y = new Float64Array(n * m);
   for (let r = 0; r < n; r++)
     for (let j = 0; j < m; j++) {
@@ -53,8 +69,12 @@ describe('dense', () => {
     layer.apply(x);
     const [w, b] = layer.getWeights().map(vals);
     const xv = vals(x);
-    const loss = (wv: Float64Array) => denseRef(xv, 2, 4, wv, 3, b).reduce((s, v) => s + (1 / (1 + Math.exp(-v))) ** 2, 0);
-    const { grads } = keel.variableGrads(() => (layer.apply(x) as Tensor).square().sum(), layer.trainableWeights);
+    const loss = (wv: Float64Array) =>
+      denseRef(xv, 2, 4, wv, 3, b).reduce((s, v) => s + (1 / (1 + Math.exp(-v))) ** 2, 0);
+    const { grads } = keel.variableGrads(
+      () => (layer.apply(x) as Tensor).square().sum(),
+      layer.trainableWeights,
+    );
     const kernelName = layer.trainableWeights[0].name;
     expectClose(grads[kernelName].dataSync(), numericGrad(loss, w), 1e-4);
   });
@@ -70,24 +90,47 @@ describe('dense', () => {
 
 describe('conv2d, pooling, padding', () => {
   it('conv2d layer matches a float64 convolution (same padding, stride 2, bias, relu)', () => {
-    const layer = keel.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' });
+    const layer = keel.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+    });
     const x = t([2, 7, 6, 3], 4);
     const y = layer.apply(x) as Tensor;
     const [w, b] = layer.getWeights().map(vals);
-    const ref = refConv2d(vals(x), [2, 7, 6, 3], w, [3, 3, 3, 4], { strides: [2, 2], dilations: [1, 1], pad: 'same' });
+    const ref = refConv2d(vals(x), [2, 7, 6, 3], w, [3, 3, 3, 4], {
+      strides: [2, 2],
+      dilations: [1, 1],
+      pad: 'same',
+    });
     expect(y.shape).toEqual(ref.shape);
-    expectClose(y.dataSync(), ref.y.map((v, i) => Math.max(0, v + b[i % 4])), 1e-5);
+    expectClose(
+      y.dataSync(),
+      ref.y.map((v, i) => Math.max(0, v + b[i % 4])),
+      1e-5,
+    );
   });
 
   it('symbolic output shapes follow TensorFlow rules', () => {
     const x = keel.input({ shape: [9, 9, 3] });
     const c = keel.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2 }).apply(x) as keel.SymbolicTensor;
     expect(c.shape).toEqual([null, 4, 4, 8]);
-    const d = keel.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }).apply(x) as keel.SymbolicTensor;
+    const d = keel.layers
+      .depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' })
+      .apply(x) as keel.SymbolicTensor;
     expect(d.shape).toEqual([null, 9, 9, 6]);
     const p = keel.layers.maxPooling2d({ poolSize: 2 }).apply(x) as keel.SymbolicTensor;
     expect(p.shape).toEqual([null, 4, 4, 3]);
-    const z = keel.layers.zeroPadding2d({ padding: [[1, 2], [3, 4]] }).apply(x) as keel.SymbolicTensor;
+    const z = keel.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 2],
+          [3, 4],
+        ],
+      })
+      .apply(x) as keel.SymbolicTensor;
     expect(z.shape).toEqual([null, 12, 16, 3]);
     const g = keel.layers.globalAveragePooling2d().apply(x) as keel.SymbolicTensor;
     expect(g.shape).toEqual([null, 3]);
@@ -97,9 +140,17 @@ describe('conv2d, pooling, padding', () => {
     const x = t([2, 5, 5, 3], 5);
     const xv = vals(x);
     const mp = keel.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as Tensor;
-    expectClose(mp.dataSync(), refPool('max', xv, [2, 5, 5, 3], [3, 3], { strides: [2, 2], dilations: [1, 1], pad: 'same' }).y, 1e-6);
+    expectClose(
+      mp.dataSync(),
+      refPool('max', xv, [2, 5, 5, 3], [3, 3], { strides: [2, 2], dilations: [1, 1], pad: 'same' }).y,
+      1e-6,
+    );
     const ap = keel.layers.averagePooling2d({ poolSize: 2 }).apply(x) as Tensor;
-    expectClose(ap.dataSync(), refPool('avg', xv, [2, 5, 5, 3], [2, 2], { strides: [2, 2], dilations: [1, 1], pad: 'valid' }).y, 1e-6);
+    expectClose(
+      ap.dataSync(),
+      refPool('avg', xv, [2, 5, 5, 3], [2, 2], { strides: [2, 2], dilations: [1, 1], pad: 'valid' }).y,
+      1e-6,
+    );
     const gm = keel.layers.globalMaxPooling2d().apply(x) as Tensor;
     const ga = keel.layers.globalAveragePooling2d().apply(x) as Tensor;
     const wantMax = new Float64Array(6).fill(-Infinity);
@@ -122,10 +173,18 @@ describe('conv2d, pooling, padding', () => {
   });
 
   it('rejects bad conv and pool arguments', () => {
-    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 0 })).toThrow(/kernelSize must be positive integers/);
-    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'full' as 'same' })).toThrow(/padding must be 'valid' or 'same'/);
-    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst' })).toThrow(/channelsLast/);
-    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(keel.input({ shape: [4, 4] }))).toThrow(/rank 4/);
+    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 0 })).toThrow(
+      /kernelSize must be positive integers/,
+    );
+    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'full' as 'same' })).toThrow(
+      /padding must be 'valid' or 'same'/,
+    );
+    expect(() => keel.layers.conv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst' })).toThrow(
+      /channelsLast/,
+    );
+    expect(() =>
+      keel.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(keel.input({ shape: [4, 4] })),
+    ).toThrow(/rank 4/);
     expect(() => keel.layers.maxPooling2d({ poolSize: 0 })).toThrow(/poolSize and strides must be positive/);
   });
 });
@@ -140,13 +199,29 @@ describe('batchNormalization', () => {
     const variance = new Float64Array(4);
     for (let i = 0; i < 24; i++) mean[i % 4] += xv[i] / 6;
     for (let i = 0; i < 24; i++) variance[i % 4] += (xv[i] - mean[i % 4]) ** 2 / 6;
-    expectClose(y.dataSync(), xv.map((v, i) => (v - mean[i % 4]) / Math.sqrt(variance[i % 4] + 1e-3)), 1e-5);
+    expectClose(
+      y.dataSync(),
+      xv.map((v, i) => (v - mean[i % 4]) / Math.sqrt(variance[i % 4] + 1e-3)),
+      1e-5,
+    );
     const [, , movingMean, movingVar] = bn.getWeights().map(vals);
-    expectClose(movingMean, mean.map((m) => 0.1 * m), 1e-5);
-    expectClose(movingVar, variance.map((v) => 0.9 + 0.1 * v), 1e-5);
+    expectClose(
+      movingMean,
+      mean.map((m) => 0.1 * m),
+      1e-5,
+    );
+    expectClose(
+      movingVar,
+      variance.map((v) => 0.9 + 0.1 * v),
+      1e-5,
+    );
     // inference uses the moving statistics
     const yi = bn.apply(x, { training: false }) as Tensor;
-    expectClose(yi.dataSync(), xv.map((v, i) => (v - movingMean[i % 4]) / Math.sqrt(movingVar[i % 4] + 1e-3)), 1e-5);
+    expectClose(
+      yi.dataSync(),
+      xv.map((v, i) => (v - movingMean[i % 4]) / Math.sqrt(movingVar[i % 4] + 1e-3)),
+      1e-5,
+    );
   });
 
   it('has trainable gamma/beta and non-trainable moving statistics, all float32 under mixed policies', () => {
@@ -171,10 +246,14 @@ describe('batchNormalization', () => {
       for (let i = 0; i < 15; i++) mean[i % 3] += xv[i] / 5;
       for (let i = 0; i < 15; i++) v[i % 3] += (xv[i] - mean[i % 3]) ** 2 / 5;
       let s = 0;
-      for (let i = 0; i < 15; i++) s += wv[i] * gamma[i % 3] * ((xv[i] - mean[i % 3]) / Math.sqrt(v[i % 3] + 1e-3));
+      for (let i = 0; i < 15; i++)
+        s += wv[i] * gamma[i % 3] * ((xv[i] - mean[i % 3]) / Math.sqrt(v[i % 3] + 1e-3));
       return s;
     };
-    const { grads } = keel.variableGrads(() => keel.mul(bn.apply(x, { training: true }) as Tensor, w).sum(), bn.trainableWeights);
+    const { grads } = keel.variableGrads(
+      () => keel.mul(bn.apply(x, { training: true }) as Tensor, w).sum(),
+      bn.trainableWeights,
+    );
     expectClose(grads[bn.trainableWeights[0].name].dataSync(), numericGrad(f, [1, 1, 1]), 1e-4);
   });
 
@@ -193,7 +272,8 @@ describe('batchNormalization', () => {
         let v = 0;
         for (let r = 0; r < 4; r++) m += xv[r * 3 + c] / 4;
         for (let r = 0; r < 4; r++) v += (xv[r * 3 + c] - m) ** 2 / 4;
-        for (let r = 0; r < 4; r++) s += wv[r * 3 + c] * (gamma[c] * (xv[r * 3 + c] - m) / Math.sqrt(v + 1e-3) + 0.1 * (c + 1));
+        for (let r = 0; r < 4; r++)
+          s += wv[r * 3 + c] * ((gamma[c] * (xv[r * 3 + c] - m)) / Math.sqrt(v + 1e-3) + 0.1 * (c + 1));
       }
       return s;
     };
@@ -206,20 +286,42 @@ describe('other layers', () => {
   it('activation, reLU(maxValue), flatten, reshape, rescaling, dropout, add, multiply, concatenate', () => {
     const x = t([2, 3, 4], 8, -3, 3);
     const xv = vals(x);
-    expectClose((keel.layers.activation({ activation: 'sigmoid' }).apply(x) as Tensor).dataSync(), xv.map((v) => 1 / (1 + Math.exp(-v))), 1e-6);
-    expectClose((keel.layers.reLU({ maxValue: 1.5 }).apply(x) as Tensor).dataSync(), xv.map((v) => Math.min(Math.max(v, 0), 1.5)), 0);
+    expectClose(
+      (keel.layers.activation({ activation: 'sigmoid' }).apply(x) as Tensor).dataSync(),
+      xv.map((v) => 1 / (1 + Math.exp(-v))),
+      1e-6,
+    );
+    expectClose(
+      (keel.layers.reLU({ maxValue: 1.5 }).apply(x) as Tensor).dataSync(),
+      xv.map((v) => Math.min(Math.max(v, 0), 1.5)),
+      0,
+    );
     expect((keel.layers.flatten().apply(x) as Tensor).shape).toEqual([2, 12]);
     expect((keel.layers.reshape({ targetShape: [4, -1] }).apply(x) as Tensor).shape).toEqual([2, 4, 3]);
-    expectClose((keel.layers.rescaling({ scale: 1 / 255, offset: -1 }).apply(x) as Tensor).dataSync(), xv.map((v) => v / 255 - 1), 1e-6);
+    expectClose(
+      (keel.layers.rescaling({ scale: 1 / 255, offset: -1 }).apply(x) as Tensor).dataSync(),
+      xv.map((v) => v / 255 - 1),
+      1e-6,
+    );
     const drop = keel.layers.dropout({ rate: 0.5, seed: 3 });
     expectClose((drop.apply(x) as Tensor).dataSync(), xv, 0);
     const dropped = (drop.apply(keel.ones([1000]), { training: true }) as Tensor).dataSync();
     expect(dropped.every((v) => v === 0 || v === 2)).toBe(true);
-    expect(Math.abs(Array.from(dropped).reduce((a: number, b: number) => a + b, 0) / 1000 - 1)).toBeLessThan(0.1);
+    expect(Math.abs(Array.from(dropped).reduce((a: number, b: number) => a + b, 0) / 1000 - 1)).toBeLessThan(
+      0.1,
+    );
     const y = t([2, 3, 4], 9);
     const yv = vals(y);
-    expectClose((keel.layers.add().apply([x, y]) as Tensor).dataSync(), xv.map((v, i) => v + yv[i]), 1e-6);
-    expectClose((keel.layers.multiply().apply([x, y]) as Tensor).dataSync(), xv.map((v, i) => v * yv[i]), 1e-6);
+    expectClose(
+      (keel.layers.add().apply([x, y]) as Tensor).dataSync(),
+      xv.map((v, i) => v + yv[i]),
+      1e-6,
+    );
+    expectClose(
+      (keel.layers.multiply().apply([x, y]) as Tensor).dataSync(),
+      xv.map((v, i) => v * yv[i]),
+      1e-6,
+    );
     expect((keel.layers.concatenate({ axis: 1 }).apply([x, y]) as Tensor).shape).toEqual([2, 6, 4]);
   });
 
@@ -238,7 +340,12 @@ describe('other layers', () => {
     expect(d1.name).not.toBe(d2.name);
     expect(keel.layers.batchNormalization().name).toMatch(/^batch_normalization(_\d+)?$/);
     expect(keel.layers.conv2d({ filters: 1, kernelSize: 1 }).name).toMatch(/^conv2d(_\d+)?$/);
-    expect(keel.layers.conv2d({ filters: 3, kernelSize: 2, name: 'c' }).getConfig()).toMatchObject({ name: 'c', filters: 3, kernel_size: [2, 2], padding: 'valid' });
+    expect(keel.layers.conv2d({ filters: 3, kernelSize: 2, name: 'c' }).getConfig()).toMatchObject({
+      name: 'c',
+      filters: 3,
+      kernel_size: [2, 2],
+      padding: 'valid',
+    });
   });
 });
 
@@ -259,7 +366,10 @@ describe('dtype policies on layers', () => {
     const d = keel.layers.dense({ units: 2, dtype: 'mixed_float16' });
     const x = keel.ones([3, 4]);
     d.apply(x);
-    const { grads } = keel.variableGrads(() => (d.apply(x) as Tensor).cast('float32').sum(), d.trainableWeights);
+    const { grads } = keel.variableGrads(
+      () => (d.apply(x) as Tensor).cast('float32').sum(),
+      d.trainableWeights,
+    );
     for (const g of Object.values(grads)) expect(g.dtype).toBe('float32');
     expectClose(grads[d.trainableWeights[0].name].dataSync(), new Array(8).fill(3), 2e-3);
   });
@@ -272,7 +382,9 @@ describe('dtype policies on layers', () => {
       keel.mixedPrecision.setGlobalPolicy('float32');
     }
     expect(keel.layers.dense({ units: 1 }).computeDtype).toBe('float32');
-    expect(() => keel.layers.dense({ units: 1, dtype: 'int32' })).toThrow(/dtype 'int32' is not a float dtype or policy/);
+    expect(() => keel.layers.dense({ units: 1, dtype: 'int32' })).toThrow(
+      /dtype 'int32' is not a float dtype or policy/,
+    );
     expect(() => new keel.mixedPrecision.Policy('mixed_int8')).toThrow(/unknown policy 'mixed_int8'/);
   });
 });
@@ -285,11 +397,17 @@ describe('initializers and regularizers', () => {
     expect(Math.abs(std / Math.sqrt(2 / 576) - 1)).toBeLessThan(0.05);
     const l = keel.layers.dense({ units: 3, kernelInitializer: 'he_uniform' });
     l.apply(keel.zeros([1, 2]));
-    expect(() => keel.layers.dense({ units: 3, kernelInitializer: 'bogus' }).apply(keel.zeros([1, 2]))).toThrow(/unknown initializer 'bogus'/);
+    expect(() =>
+      keel.layers.dense({ units: 3, kernelInitializer: 'bogus' }).apply(keel.zeros([1, 2])),
+    ).toThrow(/unknown initializer 'bogus'/);
   });
 
   it('kernel regularizers add l2 * sum(w^2) to the layer losses', () => {
-    const l = keel.layers.dense({ units: 2, kernelRegularizer: keel.regularizers.l2({ l2: 0.5 }), kernelInitializer: 'ones' });
+    const l = keel.layers.dense({
+      units: 2,
+      kernelRegularizer: keel.regularizers.l2({ l2: 0.5 }),
+      kernelInitializer: 'ones',
+    });
     l.apply(keel.zeros([1, 3]));
     const [r] = l.regularizationLosses();
     expect(r.dataSync()[0]).toBeCloseTo(0.5 * 6, 6);

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import * as keel from '../../src/index.js';
 import type { SymbolicTensor, Tensor } from '../../src/index.js';
+import * as keel from '../../src/index.js';
 import { seededFloats } from '../helpers.js';
 
 const S = (x: unknown) => x as SymbolicTensor;
@@ -15,8 +15,13 @@ function separable(n: number, seed: number): { x: Tensor; y: Tensor; labels: num
   const xs = seededFloats(n * 4, seed, -1, 1);
   const w = [1, -2, 0.5, 1.5];
   const labels: number[] = [];
-  for (let i = 0; i < n; i++) labels.push(xs.slice(i * 4, i * 4 + 4).reduce((s, v, k) => s + v * w[k], 0) > 0 ? 1 : 0);
-  return { x: keel.tensor(xs, [n, 4]), y: keel.oneHot(keel.tensor1d(labels, 'int32'), 2).cast('float32'), labels };
+  for (let i = 0; i < n; i++)
+    labels.push(xs.slice(i * 4, i * 4 + 4).reduce((s, v, k) => s + v * w[k], 0) > 0 ? 1 : 0);
+  return {
+    x: keel.tensor(xs, [n, 4]),
+    y: keel.oneHot(keel.tensor1d(labels, 'int32'), 2).cast('float32'),
+    labels,
+  };
 }
 
 function captureStdout(): { lines: () => string[]; restore: () => void } {
@@ -34,7 +39,10 @@ describe('building models', () => {
   it('sequential with inputShape builds at once; summary is Keras table', () => {
     const m = keel.sequential({
       name: 'seq_summary',
-      layers: [keel.layers.dense({ units: 10, inputShape: [4], activation: 'relu', name: 'hidden' }), keel.layers.dense({ units: 3, name: 'out' })],
+      layers: [
+        keel.layers.dense({ units: 10, inputShape: [4], activation: 'relu', name: 'hidden' }),
+        keel.layers.dense({ units: 3, name: 'out' }),
+      ],
     });
     const lines: string[] = [];
     m.summary(undefined, undefined, (l) => lines.push(l));
@@ -69,7 +77,11 @@ describe('building models', () => {
     const inner = (() => {
       const i = keel.input({ shape: [6] });
       const h = S(keel.layers.dense({ units: 6, activation: 'relu', name: 'inner_dense' }).apply(i));
-      return keel.model({ inputs: i, outputs: S(keel.layers.add({ name: 'inner_add' }).apply([i, h])), name: 'backbone' });
+      return keel.model({
+        inputs: i,
+        outputs: S(keel.layers.add({ name: 'inner_add' }).apply([i, h])),
+        name: 'backbone',
+      });
     })();
     const x = keel.input({ shape: [6], name: 'img' });
     const f = S(inner.apply(x));
@@ -84,7 +96,12 @@ describe('building models', () => {
     expect((m.predict(keel.ones([5, 6])) as Tensor).shape).toEqual([5, 2]);
     const lines: string[] = [];
     m.summary(undefined, undefined, (l) => lines.push(l));
-    expect(lines[2]).toBe(` ${'Layer (type)'.padEnd(30)} ${'Output Shape'.padEnd(20)} ${'Param #'.padEnd(11)} ${'Connected to'.padEnd(32)} `.slice(0, 98).trimEnd().padEnd(98));
+    expect(lines[2]).toBe(
+      ` ${'Layer (type)'.padEnd(30)} ${'Output Shape'.padEnd(20)} ${'Param #'.padEnd(11)} ${'Connected to'.padEnd(32)} `
+        .slice(0, 98)
+        .trimEnd()
+        .padEnd(98),
+    );
     expect(lines.some((l) => l.startsWith(' backbone (Functional)'))).toBe(true);
     expect(lines.some((l) => l.includes("['a[0][0]',"))).toBe(true);
     inner.trainable = false;
@@ -97,12 +114,16 @@ describe('building models', () => {
   });
 
   it('getWeights/setWeights round trip and check shapes', () => {
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [3], name: 'w_dense' })] });
+    const m = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [3], name: 'w_dense' })],
+    });
     const ws = m.getWeights();
     const doubled = ws.map((w) => w.mul(2));
     m.setWeights(doubled);
     expect(Array.from(m.getWeights()[0].dataSync())).toEqual(Array.from(ws[0].dataSync(), (v) => v * 2));
-    expect(() => m.setWeights([keel.zeros([3, 3]), keel.zeros([2])])).toThrow(/w_dense\/kernel has shape \[3,2\], the value has \[3,3\]/);
+    expect(() => m.setWeights([keel.zeros([3, 3]), keel.zeros([2])])).toThrow(
+      /w_dense\/kernel has shape \[3,2\], the value has \[3,3\]/,
+    );
     expect(() => m.setWeights([ws[0]])).toThrow(/expected 2 weights, got 1/);
   });
 
@@ -110,10 +131,14 @@ describe('building models', () => {
     const i1 = keel.input({ shape: [2] });
     const i2 = keel.input({ shape: [2] });
     const y = S(keel.layers.add().apply([i1, i2]));
-    expect(() => keel.model({ inputs: i1, outputs: y })).toThrow(/depends on input .*not among the model's inputs/);
+    expect(() => keel.model({ inputs: i1, outputs: y })).toThrow(
+      /depends on input .*not among the model's inputs/,
+    );
     const m = keel.model({ inputs: [i1, i2], outputs: y });
     expect(() => m.predict([keel.ones([1, 2])])).toThrow(/expects 2 input\(s\), got 1/);
-    expect(() => m.predict([keel.ones([1, 3]), keel.ones([1, 2])])).toThrow(/expects shape \[null,2\], got \[1,3\]/);
+    expect(() => m.predict([keel.ones([1, 3]), keel.ones([1, 2])])).toThrow(
+      /expects shape \[null,2\], got \[1,3\]/,
+    );
     expect(() => keel.input({ shape: [0] })).toThrow(/positive integers/);
   });
 });
@@ -121,7 +146,12 @@ describe('building models', () => {
 describe('training', () => {
   it('fit reaches > 95% accuracy on a linearly separable set and evaluate agrees', async () => {
     const { x, y } = separable(400, 1);
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 8, inputShape: [4], activation: 'relu' }), keel.layers.dense({ units: 2, activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [
+        keel.layers.dense({ units: 8, inputShape: [4], activation: 'relu' }),
+        keel.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
     m.compile({ optimizer: keel.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const h = await m.fit(x, y, { epochs: 15, batchSize: 32, verbose: 0, seed: 1 });
     expect(h.epoch).toEqual([...Array(15).keys()]);
@@ -134,12 +164,16 @@ describe('training', () => {
   it('sparse labels, binary outputs and validation split/data produce val_ metrics', async () => {
     const { x, labels } = separable(200, 2);
     const sparse = keel.tensor1d(labels, 'int32');
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })],
+    });
     m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     const h = await m.fit(x, sparse, { epochs: 2, validationSplit: 0.25, verbose: 0 });
     expect(Object.keys(h.history).sort()).toEqual(['accuracy', 'loss', 'val_accuracy', 'val_loss']);
     const bin = keel.tensor(labels, [200, 1], 'float32');
-    const b = keel.sequential({ layers: [keel.layers.dense({ units: 1, inputShape: [4], activation: 'sigmoid' })] });
+    const b = keel.sequential({
+      layers: [keel.layers.dense({ units: 1, inputShape: [4], activation: 'sigmoid' })],
+    });
     b.compile({ optimizer: keel.train.sgd(0.5), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
     const hb = await b.fit(x, bin, { epochs: 20, verbose: 0, validationData: [x, bin] });
     expect(hb.history.val_accuracy.at(-1)).toBeGreaterThan(0.9);
@@ -147,20 +181,26 @@ describe('training', () => {
 
   it('prints the Keras progress format, one line per epoch when not a terminal', async () => {
     const { x, y } = separable(100, 3);
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })],
+    });
     m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const cap = captureStdout();
     await m.fit(x, y, { epochs: 2, batchSize: 25, validationData: [x, y] });
     cap.restore();
     const lines = cap.lines();
     expect(lines[0]).toBe('Epoch 1/2');
-    expect(lines[1]).toMatch(/^4\/4 \[==============================\] - \d+s \d+(ms|us|s)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/);
+    expect(lines[1]).toMatch(
+      /^4\/4 \[==============================\] - \d+s \d+(ms|us|s)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/,
+    );
     expect(lines[2]).toBe('Epoch 2/2');
     expect(lines).toHaveLength(4);
     const cap2 = captureStdout();
     await m.fit(x, y, { epochs: 1, batchSize: 25, verbose: 2 });
     cap2.restore();
-    expect(cap2.lines()[1]).toMatch(/^4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - \d+s\/epoch - \d+(ms|us|s)\/step$/);
+    expect(cap2.lines()[1]).toMatch(
+      /^4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - \d+s\/epoch - \d+(ms|us|s)\/step$/,
+    );
   });
 
   it('progress bars and value formats match Keras', async () => {
@@ -177,7 +217,9 @@ describe('training', () => {
 
   it('callbacks: hooks, earlyStopping, csvLogger, learningRateScheduler, terminateOnNaN, modelCheckpoint needs save', async () => {
     const { x, y } = separable(64, 4);
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })],
+    });
     const opt = keel.train.sgd(0.1);
     m.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
     const seen: string[] = [];
@@ -189,13 +231,28 @@ describe('training', () => {
       batchSize: 32,
       verbose: 0,
       callbacks: [
-        { onTrainBegin: () => void seen.push('train'), onEpochEnd: (e) => void seen.push(`epoch${e}`), onBatchEnd: (b) => void seen.push(`batch${b}`) },
+        {
+          onTrainBegin: () => void seen.push('train'),
+          onEpochEnd: (e) => void seen.push(`epoch${e}`),
+          onBatchEnd: (b) => void seen.push(`batch${b}`),
+        },
         keel.callbacks.csvLogger(csv),
         keel.callbacks.learningRateScheduler((epoch) => 0.1 / (epoch + 1)),
         { onEpochBegin: () => void lrs.push(opt.learningRate as number) },
       ],
     });
-    expect(seen).toEqual(['train', 'batch0', 'batch1', 'epoch0', 'batch0', 'batch1', 'epoch1', 'batch0', 'batch1', 'epoch2']);
+    expect(seen).toEqual([
+      'train',
+      'batch0',
+      'batch1',
+      'epoch0',
+      'batch0',
+      'batch1',
+      'epoch1',
+      'batch0',
+      'batch1',
+      'epoch2',
+    ]);
     expect(lrs.map((v) => +v.toFixed(6))).toEqual([0.1, 0.05, 0.033333]);
     const rows = readFileSync(csv, 'utf8').trim().split('\n');
     expect(rows[0]).toBe('epoch,loss');
@@ -205,15 +262,24 @@ describe('training', () => {
     const h = await m.fit(x, y, { epochs: 20, verbose: 0, callbacks: [stop] });
     expect(h.epoch.length).toBe(3);
     // terminateOnNaN stops at the first non-finite loss
-    const bad = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [4], kernelInitializer: 'ones' })] });
+    const bad = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [4], kernelInitializer: 'ones' })],
+    });
     bad.compile({ optimizer: keel.train.sgd(1e30), loss: 'meanSquaredError' });
     const huge = keel.mul(x, 1e20);
     const cap = captureStdout();
-    const hb = await bad.fit(huge, y, { epochs: 5, batchSize: 16, verbose: 0, callbacks: [keel.callbacks.terminateOnNaN()] });
+    const hb = await bad.fit(huge, y, {
+      epochs: 5,
+      batchSize: 16,
+      verbose: 0,
+      callbacks: [keel.callbacks.terminateOnNaN()],
+    });
     cap.restore();
     expect(hb.epoch.length).toBe(1);
     expect(cap.lines().some((l) => /Invalid loss, terminating training/.test(l))).toBe(true);
-    expect(() => keel.callbacks.earlyStopping({ patience: -1 })).toThrow(/patience must be a non-negative integer/);
+    expect(() => keel.callbacks.earlyStopping({ patience: -1 })).toThrow(
+      /patience must be a non-negative integer/,
+    );
   });
 
   it('fitDataset and evaluateDataset take async iterables of { xs, ys }', async () => {
@@ -221,7 +287,9 @@ describe('training', () => {
     async function* batches() {
       for (let i = 0; i < 96; i += 32) yield { xs: x.slice([i, 0], [32, 4]), ys: y.slice([i, 0], [32, 2]) };
     }
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [keel.layers.dense({ units: 2, inputShape: [4], activation: 'softmax' })],
+    });
     m.compile({ optimizer: keel.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const h = await m.fitDataset({ [Symbol.asyncIterator]: batches }, { epochs: 3, verbose: 0 });
     expect(h.history.loss).toHaveLength(3);
@@ -230,19 +298,34 @@ describe('training', () => {
   });
 
   it('errors: fit before compile, unknown loss/metric/optimizer, mismatched samples, bad options', async () => {
-    const m = keel.sequential({ name: 'err_model', layers: [keel.layers.dense({ units: 2, inputShape: [4] })] });
+    const m = keel.sequential({
+      name: 'err_model',
+      layers: [keel.layers.dense({ units: 2, inputShape: [4] })],
+    });
     const x = keel.ones([8, 4]);
     const y = keel.ones([8, 2]);
     await expect(m.fit(x, y)).rejects.toThrow(/model 'err_model' must be compiled first/);
     expect(() => m.compile({ optimizer: 'adam', loss: 'hinge' })).toThrow(/unknown loss 'hinge'/);
-    expect(() => m.compile({ optimizer: 'adam', loss: 'meanSquaredError', metrics: ['f1'] })).toThrow(/unknown metric 'f1'/);
-    expect(() => m.compile({ optimizer: 'adagrad', loss: 'meanSquaredError' })).toThrow(/compile: unknown optimizer "adagrad"/);
+    expect(() => m.compile({ optimizer: 'adam', loss: 'meanSquaredError', metrics: ['f1'] })).toThrow(
+      /unknown metric 'f1'/,
+    );
+    expect(() => m.compile({ optimizer: 'adagrad', loss: 'meanSquaredError' })).toThrow(
+      /compile: unknown optimizer "adagrad"/,
+    );
     m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     await expect(m.fit(x, keel.ones([7, 2]), { verbose: 0 })).rejects.toThrow(/x has 8 samples but y has 7/);
-    await expect(m.fit(keel.ones([8, 5]), y, { verbose: 0 })).rejects.toThrow(/expects shape \[null,4\], got \[8,5\]/);
-    await expect(m.fit(x, y, { verbose: 0, batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer/);
-    await expect(m.fit(x, y, { verbose: 0, validationSplit: 1.5 })).rejects.toThrow(/validationSplit must be in \[0, 1\)/);
-    await expect(m.fit(x, keel.ones([8, 3]), { verbose: 0 })).rejects.toThrow(/meanSquaredError: labels have shape \[8,3\], predictions \[8,2\]/);
+    await expect(m.fit(keel.ones([8, 5]), y, { verbose: 0 })).rejects.toThrow(
+      /expects shape \[null,4\], got \[8,5\]/,
+    );
+    await expect(m.fit(x, y, { verbose: 0, batchSize: 0 })).rejects.toThrow(
+      /batchSize must be a positive integer/,
+    );
+    await expect(m.fit(x, y, { verbose: 0, validationSplit: 1.5 })).rejects.toThrow(
+      /validationSplit must be in \[0, 1\)/,
+    );
+    await expect(m.fit(x, keel.ones([8, 3]), { verbose: 0 })).rejects.toThrow(
+      /meanSquaredError: labels have shape \[8,3\], predictions \[8,2\]/,
+    );
   });
 
   for (const policy of ['float32', 'mixed_float16']) {
@@ -251,8 +334,21 @@ describe('training', () => {
       const make = () => {
         const m = keel.sequential({
           layers: [
-            keel.layers.dense({ units: 8, inputShape: [4], activation: 'relu', name: 'ckpt_hidden', dtype: policy, kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }) }),
-            keel.layers.dense({ units: 2, activation: 'softmax', name: 'ckpt_out', dtype: 'float32', kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }) }),
+            keel.layers.dense({
+              units: 8,
+              inputShape: [4],
+              activation: 'relu',
+              name: 'ckpt_hidden',
+              dtype: policy,
+              kernelInitializer: keel.initializers.glorotUniform({ seed: 1 }),
+            }),
+            keel.layers.dense({
+              units: 2,
+              activation: 'softmax',
+              name: 'ckpt_out',
+              dtype: 'float32',
+              kernelInitializer: keel.initializers.glorotUniform({ seed: 2 }),
+            }),
           ],
         });
         m.compile({ optimizer: keel.train.adam(0.05), loss: 'categoricalCrossentropy' });
@@ -282,7 +378,13 @@ describe('training', () => {
 
   it('training in tidy-free loops does not leak tensors', async () => {
     const { x, y } = separable(64, 6);
-    const m = keel.sequential({ layers: [keel.layers.dense({ units: 4, inputShape: [4], activation: 'relu' }), keel.layers.batchNormalization(), keel.layers.dense({ units: 2, activation: 'softmax' })] });
+    const m = keel.sequential({
+      layers: [
+        keel.layers.dense({ units: 4, inputShape: [4], activation: 'relu' }),
+        keel.layers.batchNormalization(),
+        keel.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
     m.compile({ optimizer: keel.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     await m.fit(x, y, { epochs: 1, verbose: 0 });
     const before = keel.memory().numTensors;

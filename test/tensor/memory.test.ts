@@ -93,7 +93,11 @@ describe('tidy, keep, dispose', () => {
   });
 
   it('variables are not disposed by tidy; assign swaps buffers without leaking', () => {
-    const v = keel.variable(keel.tidy(() => keel.zeros([8])), true, 'memtest_v');
+    const v = keel.variable(
+      keel.tidy(() => keel.zeros([8])),
+      true,
+      'memtest_v',
+    );
     const before = keel.memory();
     for (let i = 0; i < 10; i++) keel.tidy(() => v.assign(v.add(1)));
     expect(keel.memory().numTensors).toBe(before.numTensors);
@@ -110,7 +114,13 @@ describe('a training loop does not leak', () => {
     const w = keel.variable(keel.randomNormal([6, 3], 0, 0.1, 'float32', 1), true, 'leak_w');
     const b = keel.variable(keel.zeros([3]), true, 'leak_b');
     const x = keel.randomNormal([16, 6], 0, 1, 'float32', 2);
-    const y = keel.oneHot(keel.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3), 'int32'), 3);
+    const y = keel.oneHot(
+      keel.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 3),
+        'int32',
+      ),
+      3,
+    );
     const opt = keel.train.adam(0.05);
     const loss = () => keel.losses.softmaxCrossEntropy(y, keel.matMul(x, w).add(b));
     // the first step creates Adam's slots; count from after it

@@ -5,18 +5,27 @@ import * as keel from '../../src/index.js';
 
 describe('creating tensors', () => {
   it('infers shape and dtype from nested arrays', () => {
-    const t = keel.tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = keel.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe('float32');
     expect(t.size).toBe(6);
-    expect(t.arraySync()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(t.arraySync()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(keel.tensor([true, false]).dtype).toBe('bool');
     expect(keel.tensor(new Int32Array([1, 2])).dtype).toBe('int32');
     expect(keel.scalar(3).shape).toEqual([]);
   });
 
   it('takes a flat array with a shape, and a single value fills the shape', () => {
-    expect(keel.tensor([1, 2, 3, 4], [2, 2]).arraySync()).toEqual([[1, 2], [3, 4]]);
+    expect(keel.tensor([1, 2, 3, 4], [2, 2]).arraySync()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(Array.from(keel.tensor([5], [3]).dataSync())).toEqual([5, 5, 5]);
   });
 
@@ -50,7 +59,9 @@ describe('creating tensors', () => {
     const u = keel.randomUniform([10000], -1, 1, 'float16', 7).dataSync();
     expect(Math.min(...u)).toBeGreaterThanOrEqual(-1);
     expect(Math.max(...u)).toBeLessThanOrEqual(1);
-    expect(keel.randomNormal([4], 0, 1, 'float32', 1).dataSync()).not.toEqual(keel.randomNormal([4], 0, 1, 'float32', 2).dataSync());
+    expect(keel.randomNormal([4], 0, 1, 'float32', 1).dataSync()).not.toEqual(
+      keel.randomNormal([4], 0, 1, 'float32', 2).dataSync(),
+    );
   });
 
   it('rejects bad inputs with messages naming the problem', () => {

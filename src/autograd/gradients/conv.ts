@@ -11,8 +11,13 @@ const yShape = (i: Conv2DInfo) => [i.batch, i.outH, i.outW, i.outC];
 const wShape = (i: Conv2DInfo, depthwise: boolean) => [i.kH, i.kW, i.inC, depthwise ? i.multiplier : i.outC];
 
 type Family = 'conv2d' | 'depthwiseConv2d';
-const run = (prim: Family | `${Family}BackpropInput` | `${Family}BackpropFilter`, a: Tensor, b: Tensor, info: Conv2DInfo, shape: number[]) =>
-  ENGINE.run(prim, [a, b], { info }, shape, a.dtype);
+const run = (
+  prim: Family | `${Family}BackpropInput` | `${Family}BackpropFilter`,
+  a: Tensor,
+  b: Tensor,
+  info: Conv2DInfo,
+  shape: number[],
+) => ENGINE.run(prim, [a, b], { info }, shape, a.dtype);
 
 /** conv(x, w) = y; backpropInput(dy, w) = dx; backpropFilter(x, dy) = dw — each bilinear. */
 function family(f: Family): Pick<GradTable, Family | `${Family}BackpropInput` | `${Family}BackpropFilter`> {
@@ -20,21 +25,30 @@ function family(f: Family): Pick<GradTable, Family | `${Family}BackpropInput` | 
   return {
     [f]: {
       save: both,
-      grad: (dy: Tensor, { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] }) => [
+      grad: (
+        dy: Tensor,
+        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+      ) => [
         run(`${f}BackpropInput`, dy, inputs[1]!, info, xShape(info)),
         run(`${f}BackpropFilter`, inputs[0]!, dy, info, wShape(info, dw)),
       ],
     },
     [`${f}BackpropInput`]: {
       save: both,
-      grad: (g: Tensor, { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] }) => [
+      grad: (
+        g: Tensor,
+        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+      ) => [
         run(f, g, inputs[1]!, info, yShape(info)),
         run(`${f}BackpropFilter`, g, inputs[0]!, info, wShape(info, dw)),
       ],
     },
     [`${f}BackpropFilter`]: {
       save: both,
-      grad: (g: Tensor, { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] }) => [
+      grad: (
+        g: Tensor,
+        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+      ) => [
         run(`${f}BackpropInput`, inputs[1]!, g, info, xShape(info)),
         run(f, inputs[0]!, g, info, yShape(info)),
       ],
@@ -44,15 +58,24 @@ function family(f: Family): Pick<GradTable, Family | `${Family}BackpropInput` | 
 
 export const convGrads: Pick<
   GradTable,
-  | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter'
-  | 'depthwiseConv2d' | 'depthwiseConv2dBackpropInput' | 'depthwiseConv2dBackpropFilter'
-  | 'maxPool' | 'maxPoolGrad' | 'avgPool' | 'avgPoolGrad'
+  | 'conv2d'
+  | 'conv2dBackpropInput'
+  | 'conv2dBackpropFilter'
+  | 'depthwiseConv2d'
+  | 'depthwiseConv2dBackpropInput'
+  | 'depthwiseConv2dBackpropFilter'
+  | 'maxPool'
+  | 'maxPoolGrad'
+  | 'avgPool'
+  | 'avgPoolGrad'
 > = {
   ...family('conv2d'),
   ...family('depthwiseConv2d'),
   maxPool: {
     save: () => ({ inputs: [0], output: false }),
-    grad: (dy, { attrs: { info }, inputs }) => [ENGINE.run('maxPoolGrad', [dy, inputs[0]!], { info }, xShape(info), dy.dtype)],
+    grad: (dy, { attrs: { info }, inputs }) => [
+      ENGINE.run('maxPoolGrad', [dy, inputs[0]!], { info }, xShape(info), dy.dtype),
+    ],
   },
   maxPoolGrad: {
     save: () => ({ inputs: [], output: false }),

@@ -4,12 +4,12 @@ import { cpus } from 'node:os';
 import type { DType, Storage } from '../../dtype.js';
 import { allocStorage, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
 import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
+import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
 import type { Conv2DInfo } from '../primitives.js';
 import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
-import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
-import { compileFusedJs } from './fused.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
+import { compileFusedJs } from './fused.js';
 import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
 import * as pool from './pool.js';
@@ -117,7 +117,13 @@ function floatType(d: DType): GemmDType | null {
 
 function makeKernels(be: CpuBackend): KernelTable {
   /** conv2d and its gradients on the stored values (16-bit operands are not decoded here). */
-  const convKernel = (op: conv.ConvOp, p: TensorInfo, q: TensorInfo, info: Conv2DInfo, out: OutputSpec): DataId => {
+  const convKernel = (
+    op: conv.ConvOp,
+    p: TensorInfo,
+    q: TensorInfo,
+    info: Conv2DInfo,
+    out: OutputSpec,
+  ): DataId => {
     const tp = floatType(p.dtype);
     const tq = floatType(q.dtype);
     const to = floatType(out.dtype);

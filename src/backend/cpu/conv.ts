@@ -49,15 +49,37 @@ export function convMixed(
     const n = outputSize(op, i);
     const out = outType === 'float32' ? new Float32Array(n) : new Uint16Array(n);
     native.conv2d(
-      NATIVE_OP[op], in1, in2, out, nativeTypes(t1, t2, outType),
-      i.batch, i.inH, i.inW, i.inC, i.outH, i.outW, i.outC, i.kH, i.kW,
-      i.strideH, i.strideW, i.dilationH, i.dilationW, i.padTop, i.padLeft,
+      NATIVE_OP[op],
+      in1,
+      in2,
+      out,
+      nativeTypes(t1, t2, outType),
+      i.batch,
+      i.inH,
+      i.inW,
+      i.inC,
+      i.outH,
+      i.outW,
+      i.outC,
+      i.kH,
+      i.kW,
+      i.strideH,
+      i.strideW,
+      i.dilationH,
+      i.dilationW,
+      i.padTop,
+      i.padLeft,
     );
     return out;
   }
   const a = asFloat32(in1, t1);
   const b = asFloat32(in2, t2);
-  const r = op === 'forward' ? conv2d(a, b, i) : op === 'backpropInput' ? conv2dBackpropInput(a, b, i) : conv2dBackpropFilter(a, b, i);
+  const r =
+    op === 'forward'
+      ? conv2d(a, b, i)
+      : op === 'backpropInput'
+        ? conv2dBackpropInput(a, b, i)
+        : conv2dBackpropFilter(a, b, i);
   return outType === 'float32' ? r : (fromNumbers(outType as DType, r) as Uint16Array);
 }
 
@@ -79,8 +101,14 @@ export function setColBudget(floats?: number): number {
 
 function isPointwise(i: Conv2DInfo): boolean {
   return (
-    i.kH === 1 && i.kW === 1 && i.strideH === 1 && i.strideW === 1 &&
-    i.padTop === 0 && i.padLeft === 0 && i.outH === i.inH && i.outW === i.inW
+    i.kH === 1 &&
+    i.kW === 1 &&
+    i.strideH === 1 &&
+    i.strideW === 1 &&
+    i.padTop === 0 &&
+    i.padLeft === 0 &&
+    i.outH === i.inH &&
+    i.outW === i.inW
   );
 }
 
@@ -182,10 +210,25 @@ export function conv2d(x: Float32Array, w: Float32Array, i: Conv2DInfo): Float32
   const y = new Float32Array(rowsAll * i.outC);
   const mm = (a: Float32Array, r0: number, rows: number) =>
     gemm({
-      batch: 1, M: rows, N: i.outC, K: patch, transA: false, transB: false,
-      a, aOffset: 0, lda: patch, strideA: 0,
-      b: w, bOffset: 0, ldb: i.outC, strideB: 0,
-      c: y, cOffset: r0 * i.outC, ldc: i.outC, strideC: 0, accumulate: false,
+      batch: 1,
+      M: rows,
+      N: i.outC,
+      K: patch,
+      transA: false,
+      transB: false,
+      a,
+      aOffset: 0,
+      lda: patch,
+      strideA: 0,
+      b: w,
+      bOffset: 0,
+      ldb: i.outC,
+      strideB: 0,
+      c: y,
+      cOffset: r0 * i.outC,
+      ldc: i.outC,
+      strideC: 0,
+      accumulate: false,
     });
   if (isPointwise(i)) {
     mm(x, 0, rowsAll);
@@ -208,10 +251,25 @@ export function conv2dBackpropInput(dy: Float32Array, w: Float32Array, i: Conv2D
   const dx = new Float32Array(i.batch * i.inH * i.inW * i.inC);
   const mm = (c: Float32Array, r0: number, rows: number) =>
     gemm({
-      batch: 1, M: rows, N: patch, K: i.outC, transA: false, transB: true,
-      a: dy, aOffset: r0 * i.outC, lda: i.outC, strideA: 0,
-      b: w, bOffset: 0, ldb: i.outC, strideB: 0,
-      c, cOffset: 0, ldc: patch, strideC: 0, accumulate: false,
+      batch: 1,
+      M: rows,
+      N: patch,
+      K: i.outC,
+      transA: false,
+      transB: true,
+      a: dy,
+      aOffset: r0 * i.outC,
+      lda: i.outC,
+      strideA: 0,
+      b: w,
+      bOffset: 0,
+      ldb: i.outC,
+      strideB: 0,
+      c,
+      cOffset: 0,
+      ldc: patch,
+      strideC: 0,
+      accumulate: false,
     });
   if (isPointwise(i)) {
     mm(dx, 0, rowsAll);
@@ -234,10 +292,25 @@ export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, i: Conv2
   const dw = new Float32Array(patch * i.outC);
   const mm = (a: Float32Array, r0: number, rows: number, accumulate: boolean) =>
     gemm({
-      batch: 1, M: patch, N: i.outC, K: rows, transA: true, transB: false,
-      a, aOffset: 0, lda: patch, strideA: 0,
-      b: dy, bOffset: r0 * i.outC, ldb: i.outC, strideB: 0,
-      c: dw, cOffset: 0, ldc: i.outC, strideC: 0, accumulate,
+      batch: 1,
+      M: patch,
+      N: i.outC,
+      K: rows,
+      transA: true,
+      transB: false,
+      a,
+      aOffset: 0,
+      lda: patch,
+      strideA: 0,
+      b: dy,
+      bOffset: r0 * i.outC,
+      ldb: i.outC,
+      strideB: 0,
+      c: dw,
+      cOffset: 0,
+      ldc: i.outC,
+      strideC: 0,
+      accumulate,
     });
   if (isPointwise(i)) {
     mm(x, 0, rowsAll, false);

@@ -4,7 +4,23 @@ import type { Conv2DInfo } from '../primitives.js';
 
 /** Calls body(xBase, yBase, wBase) for every (n, oh, ow, kh, kw) tap that falls inside the input. */
 function forEachTap(i: Conv2DInfo, body: (xAt: number, yAt: number, wAt: number) => void): void {
-  const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, multiplier } = i;
+  const {
+    batch,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    padTop,
+    padLeft,
+    multiplier,
+  } = i;
   const outC = inC * multiplier;
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < outH; oh++) {
@@ -49,7 +65,11 @@ export function depthwiseConv2dBackpropInput(dy: Float32Array, w: Float32Array, 
   return dx;
 }
 
-export function depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, i: Conv2DInfo): Float32Array {
+export function depthwiseConv2dBackpropFilter(
+  x: Float32Array,
+  dy: Float32Array,
+  i: Conv2DInfo,
+): Float32Array {
   const { inC, multiplier: m } = i;
   // accumulate in float64: the filter gradient sums over batch x outH x outW taps
   const dw = new Float64Array(i.kH * i.kW * inC * m);

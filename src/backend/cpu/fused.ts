@@ -148,7 +148,8 @@ export function generateFused(spec: FusedSpec): string {
   const index = (k: number) => (flat[k] ? 'i' : scalar[k] ? '0' : `p${strided.indexOf(k)}`);
   const body: string[] = [];
   for (const [i, e] of spec.exprs.entries()) {
-    if (e.kind === 'input') body.push(`const ${name(i)} = ${load(`X${e.input}`, index(e.input), spec.inputs[e.input].dtype)};`);
+    if (e.kind === 'input')
+      body.push(`const ${name(i)} = ${load(`X${e.input}`, index(e.input), spec.inputs[e.input].dtype)};`);
     else body.push(`const ${name(i)} = ${exprCode(e, name, dtypes)};`);
   }
   spec.stores.forEach((e, k) => body.push(store(`O${k}`, 'i', name(e), dtypes[e])));
@@ -203,7 +204,10 @@ export function generateFused(spec: FusedSpec): string {
   const outerDims = collapse(spec.shape, sStrides, 0, lo);
   const rDims = collapse(spec.shape, sStrides, lo, hi);
   const innerDims = collapse(spec.shape, sStrides, hi, spec.shape.length);
-  const finalStore = rounded(`acc[ii]${scale}`, red.dtype === 'int32' || red.dtype === 'bool' ? red.dtype : 'float32');
+  const finalStore = rounded(
+    `acc[ii]${scale}`,
+    red.dtype === 'int32' || red.dtype === 'bool' ? red.dtype : 'float32',
+  );
   // per outer index: reset, accumulate over [r, inner] (flat order), store
   const outerLoops = [
     ...openLoops(outerDims),
@@ -218,7 +222,12 @@ export function generateFused(spec: FusedSpec): string {
     'of++;',
     ...closeLoops(outerDims),
   ];
-  lines.push(`const R = RT.alloc('${red.dtype}', ${outer * inner});`, `const acc = new Float64Array(${inner});`, 'let i = 0; let of = 0;', ...outerLoops);
+  lines.push(
+    `const R = RT.alloc('${red.dtype}', ${outer * inner});`,
+    `const acc = new Float64Array(${inner});`,
+    'let i = 0; let of = 0;',
+    ...outerLoops,
+  );
   lines.push(`return [${[...spec.stores.map((_, k) => `O${k}`), 'R'].join(', ')}];`);
   return lines.join('\n');
 }
@@ -226,6 +235,8 @@ export function generateFused(spec: FusedSpec): string {
 export function compileFusedJs(spec: FusedSpec): { run: (inputs: Storage[]) => Storage[]; source: string } {
   const source = generateFused(spec);
   // the prelude runs once per kernel; the returned closure is the kernel
-  const make = new Function('RT', `${PRELUDE}\nreturn function kernel(inputs) {\n${source}\n};`) as (rt: typeof RT) => (inputs: Storage[]) => Storage[];
+  const make = new Function('RT', `${PRELUDE}\nreturn function kernel(inputs) {\n${source}\n};`) as (
+    rt: typeof RT,
+  ) => (inputs: Storage[]) => Storage[];
   return { run: make(RT), source };
 }

@@ -7,17 +7,23 @@
 // conversion while packing) and rounds a 16-bit C once; the fallback decodes, runs the float32
 // JavaScript GEMM and encodes with src/dtype.ts.
 import { decodeBfloat16, decodeFloat16, float32ToBfloat16Bits, float32ToFloat16Bits } from '../../dtype.js';
-import { loadNative, loadNativeMixed, nativeTypes } from './native.js';
 import { gemmJs } from './gemm-js.js';
 import type { GemmArray, GemmDType, GemmInfo, GemmMixedParams, GemmParams } from './gemm-types.js';
+import { loadNative, loadNativeMixed, nativeTypes } from './native.js';
 
 export type { GemmArray, GemmDType, GemmInfo, GemmMixedParams, GemmParams } from './gemm-types.js';
 
-function checkParams(p: Omit<GemmParams, 'a' | 'b' | 'c'> & { a: GemmArray; b: GemmArray; c: GemmArray }): void {
+function checkParams(
+  p: Omit<GemmParams, 'a' | 'b' | 'c'> & { a: GemmArray; b: GemmArray; c: GemmArray },
+): void {
   const span = (off: number, stride: number, rows: number, ld: number, cols: number) =>
     off + (p.batch - 1) * stride + (rows - 1) * ld + cols;
-  const needA = p.transA ? span(p.aOffset, p.strideA, p.K, p.lda, p.M) : span(p.aOffset, p.strideA, p.M, p.lda, p.K);
-  const needB = p.transB ? span(p.bOffset, p.strideB, p.N, p.ldb, p.K) : span(p.bOffset, p.strideB, p.K, p.ldb, p.N);
+  const needA = p.transA
+    ? span(p.aOffset, p.strideA, p.K, p.lda, p.M)
+    : span(p.aOffset, p.strideA, p.M, p.lda, p.K);
+  const needB = p.transB
+    ? span(p.bOffset, p.strideB, p.N, p.ldb, p.K)
+    : span(p.bOffset, p.strideB, p.K, p.ldb, p.N);
   const needC = span(p.cOffset, p.strideC, p.M, p.ldc, p.N);
   if (needA > p.a.length || needB > p.b.length || needC > p.c.length) {
     throw new Error(
@@ -30,10 +36,11 @@ function checkParams(p: Omit<GemmParams, 'a' | 'b' | 'c'> & { a: GemmArray; b: G
 /** K = 0: C is zeroed (or left as is when accumulating). */
 function zeroC(p: Omit<GemmParams, 'a' | 'b' | 'c'> & { c: GemmArray }): void {
   if (p.accumulate) return;
-  for (let b = 0; b < p.batch; b++) for (let i = 0; i < p.M; i++) {
-    const at = p.cOffset + b * p.strideC + i * p.ldc;
-    p.c.fill(0, at, at + p.N);
-  }
+  for (let b = 0; b < p.batch; b++)
+    for (let i = 0; i < p.M; i++) {
+      const at = p.cOffset + b * p.strideC + i * p.ldc;
+      p.c.fill(0, at, at + p.N);
+    }
 }
 
 export function gemm(p: GemmParams): void {
@@ -43,10 +50,25 @@ export function gemm(p: GemmParams): void {
   const native = loadNative();
   if (native) {
     native.gemm(
-      p.a, p.aOffset, p.lda, p.strideA, p.transA,
-      p.b, p.bOffset, p.ldb, p.strideB, p.transB,
-      p.c, p.cOffset, p.ldc, p.strideC,
-      p.batch, p.M, p.N, p.K, p.accumulate,
+      p.a,
+      p.aOffset,
+      p.lda,
+      p.strideA,
+      p.transA,
+      p.b,
+      p.bOffset,
+      p.ldb,
+      p.strideB,
+      p.transB,
+      p.c,
+      p.cOffset,
+      p.ldc,
+      p.strideC,
+      p.batch,
+      p.M,
+      p.N,
+      p.K,
+      p.accumulate,
     );
   } else {
     gemmJs(p);
@@ -55,7 +77,8 @@ export function gemm(p: GemmParams): void {
 
 function checkStorage(x: GemmArray, t: GemmDType, name: string): void {
   const ok = t === 'float32' ? x instanceof Float32Array : x instanceof Uint16Array;
-  if (!ok) throw new Error(`gemm: ${name} must be a ${t === 'float32' ? 'Float32Array' : 'Uint16Array'} for ${t}`);
+  if (!ok)
+    throw new Error(`gemm: ${name} must be a ${t === 'float32' ? 'Float32Array' : 'Uint16Array'} for ${t}`);
 }
 
 function asFloat32(x: GemmArray, t: GemmDType): Float32Array {
@@ -78,10 +101,26 @@ export function gemmMixed(p: GemmMixedParams): void {
   const native = loadNativeMixed();
   if (native) {
     native.gemm(
-      p.a, p.aOffset, p.lda, p.strideA, p.transA,
-      p.b, p.bOffset, p.ldb, p.strideB, p.transB,
-      p.c, p.cOffset, p.ldc, p.strideC,
-      p.batch, p.M, p.N, p.K, p.accumulate, nativeTypes(p.aType, p.bType, p.cType),
+      p.a,
+      p.aOffset,
+      p.lda,
+      p.strideA,
+      p.transA,
+      p.b,
+      p.bOffset,
+      p.ldb,
+      p.strideB,
+      p.transB,
+      p.c,
+      p.cOffset,
+      p.ldc,
+      p.strideC,
+      p.batch,
+      p.M,
+      p.N,
+      p.K,
+      p.accumulate,
+      nativeTypes(p.aType, p.bType, p.cType),
     );
     return;
   }
@@ -91,10 +130,11 @@ export function gemmMixed(p: GemmMixedParams): void {
   if (p.cType === 'float32') return;
   const c16 = p.c as Uint16Array;
   const enc = p.cType === 'bfloat16' ? float32ToBfloat16Bits : float32ToFloat16Bits;
-  for (let b = 0; b < p.batch; b++) for (let i = 0; i < p.M; i++) {
-    const at = p.cOffset + b * p.strideC + i * p.ldc;
-    for (let j = at; j < at + p.N; j++) c16[j] = enc(c32[j]);
-  }
+  for (let b = 0; b < p.batch; b++)
+    for (let i = 0; i < p.M; i++) {
+      const at = p.cOffset + b * p.strideC + i * p.ldc;
+      for (let j = at; j < at + p.N; j++) c16[j] = enc(c32[j]);
+    }
 }
 
 export function gemmInfo(): GemmInfo {

@@ -14,10 +14,26 @@ export interface NativeKernels {
    * Addons built before 16-bit support take exactly 19 arguments (see hasMixed()).
    */
   gemm(
-    a: Float32Array | Uint16Array, aOffset: number, lda: number, strideA: number, transA: boolean,
-    b: Float32Array | Uint16Array, bOffset: number, ldb: number, strideB: number, transB: boolean,
-    c: Float32Array | Uint16Array, cOffset: number, ldc: number, strideC: number,
-    batch: number, M: number, N: number, K: number, accumulate: boolean, types?: number,
+    a: Float32Array | Uint16Array,
+    aOffset: number,
+    lda: number,
+    strideA: number,
+    transA: boolean,
+    b: Float32Array | Uint16Array,
+    bOffset: number,
+    ldb: number,
+    strideB: number,
+    transB: boolean,
+    c: Float32Array | Uint16Array,
+    cOffset: number,
+    ldc: number,
+    strideC: number,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    accumulate: boolean,
+    types?: number,
   ): void;
   /**
    * NHWC conv2d: op 0 forward (x, w) -> y, 1 input gradient (dy, w) -> dx, 2 filter gradient
@@ -25,10 +41,25 @@ export interface NativeKernels {
    */
   conv2d?(
     op: 0 | 1 | 2,
-    in1: Float32Array | Uint16Array, in2: Float32Array | Uint16Array, out: Float32Array | Uint16Array, types: number,
-    batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
-    kH: number, kW: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
-    padTop: number, padLeft: number,
+    in1: Float32Array | Uint16Array,
+    in2: Float32Array | Uint16Array,
+    out: Float32Array | Uint16Array,
+    types: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    padTop: number,
+    padLeft: number,
   ): void;
   info(): { isa: string; threads: number; bf16?: string };
 }
@@ -37,7 +68,11 @@ export interface NativeKernels {
 export const NATIVE_DTYPE = { float32: 0, bfloat16: 1, float16: 2 } as const;
 
 /** aType | bType << 2 | cType << 4. */
-export function nativeTypes(a: keyof typeof NATIVE_DTYPE, b: keyof typeof NATIVE_DTYPE, c: keyof typeof NATIVE_DTYPE): number {
+export function nativeTypes(
+  a: keyof typeof NATIVE_DTYPE,
+  b: keyof typeof NATIVE_DTYPE,
+  c: keyof typeof NATIVE_DTYPE,
+): number {
   return NATIVE_DTYPE[a] | (NATIVE_DTYPE[b] << 2) | (NATIVE_DTYPE[c] << 4);
 }
 
@@ -58,7 +93,9 @@ export function loadNative(): NativeKernels | null {
   try {
     cached = createRequire(import.meta.url)(path) as NativeKernels;
   } catch (err) {
-    process.emitWarning(`keel: could not load native kernels at ${path} (${(err as Error).message}); using JavaScript.`);
+    process.emitWarning(
+      `keel: could not load native kernels at ${path} (${(err as Error).message}); using JavaScript.`,
+    );
   }
   return cached;
 }
@@ -66,5 +103,7 @@ export function loadNative(): NativeKernels | null {
 /** The addon when it has 16-bit operands and convolutions (built from this version's sources). */
 export function loadNativeMixed(): (NativeKernels & Required<Pick<NativeKernels, 'conv2d'>>) | null {
   const n = loadNative();
-  return n && typeof n.conv2d === 'function' ? (n as NativeKernels & Required<Pick<NativeKernels, 'conv2d'>>) : null;
+  return n && typeof n.conv2d === 'function'
+    ? (n as NativeKernels & Required<Pick<NativeKernels, 'conv2d'>>)
+    : null;
 }

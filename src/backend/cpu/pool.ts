@@ -3,8 +3,28 @@
 import type { Conv2DInfo } from '../primitives.js';
 
 /** For each output pixel: start(yAt), tap(xAt, yAt) per in-bounds window cell, end(yAt, count). Offsets are of channel 0. */
-function forEachWindow(i: Conv2DInfo, start: (yAt: number) => void, tap: (xAt: number, yAt: number) => void, end: (yAt: number, count: number) => void): void {
-  const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = i;
+function forEachWindow(
+  i: Conv2DInfo,
+  start: (yAt: number) => void,
+  tap: (xAt: number, yAt: number) => void,
+  end: (yAt: number, count: number) => void,
+): void {
+  const {
+    batch,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    padTop,
+    padLeft,
+  } = i;
   for (let n = 0; n < batch; n++) {
     for (let oh = 0; oh < outH; oh++) {
       for (let ow = 0; ow < outW; ow++) {

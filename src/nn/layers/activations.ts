@@ -1,9 +1,31 @@
 // Activation functions by name (Keras/tfjs identifiers), used by layers' `activation` argument.
-import { elu, relu6, sigmoid, softplus, tanh, relu, mul, add, div, abs } from '../../tensor/ops/elementwise.js';
+import {
+  abs,
+  add,
+  div,
+  elu,
+  mul,
+  relu,
+  relu6,
+  sigmoid,
+  softplus,
+  tanh,
+} from '../../tensor/ops/elementwise.js';
 import { logSoftmax, softmax } from '../../tensor/ops/nn.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
-export type ActivationName = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'softplus' | 'softsign' | 'swish';
+export type ActivationName =
+  | 'linear'
+  | 'relu'
+  | 'relu6'
+  | 'elu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'softmax'
+  | 'logSoftmax'
+  | 'softplus'
+  | 'softsign'
+  | 'swish';
 
 const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
   linear: (x) => x,
@@ -21,9 +43,15 @@ const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
 
 const ALIASES: Record<string, ActivationName> = { log_softmax: 'logSoftmax', silu: 'swish' };
 
-export function getActivation(name: string | null | undefined, where: string): { name: ActivationName; fn: (x: Tensor) => Tensor } {
+export function getActivation(
+  name: string | null | undefined,
+  where: string,
+): { name: ActivationName; fn: (x: Tensor) => Tensor } {
   const key = (name ? (ALIASES[name] ?? name) : 'linear') as ActivationName;
   const fn = ACTIVATIONS[key];
-  if (!fn) throw new Error(`${where}: unknown activation '${name}'; expected one of ${Object.keys(ACTIVATIONS).join(', ')}`);
+  if (!fn)
+    throw new Error(
+      `${where}: unknown activation '${name}'; expected one of ${Object.keys(ACTIVATIONS).join(', ')}`,
+    );
   return { name: key, fn };
 }

@@ -12,7 +12,10 @@ import { type ActivationName, getActivation } from './activations.js';
 export type RegularizerId = Regularizer | 'l1' | 'l2' | 'l1l2' | null;
 
 /** A regularizer argument as Keras/tfjs write it in a layer config: { class_name: 'L1L2', config } or null. */
-export function regularizerJson(id: RegularizerId | undefined, where: string): { class_name: string; config: Record<string, number> } | null {
+export function regularizerJson(
+  id: RegularizerId | undefined,
+  where: string,
+): { class_name: string; config: Record<string, number> } | null {
   const r = getRegularizer(id, where);
   return r ? { class_name: r.className, config: r.getConfig() } : null;
 }
@@ -46,9 +49,11 @@ export class Dense extends Layer {
   private readonly args: DenseArgs;
 
   constructor(args: DenseArgs) {
-    if (args.inputDim !== undefined && !args.inputShape && !args.batchInputShape) args = { ...args, inputShape: [args.inputDim] };
+    if (args.inputDim !== undefined && !args.inputShape && !args.batchInputShape)
+      args = { ...args, inputShape: [args.inputDim] };
     super(args);
-    if (!Number.isInteger(args.units) || args.units <= 0) throw new Error(`Dense '${this.name}': units must be a positive integer, got ${args.units}`);
+    if (!Number.isInteger(args.units) || args.units <= 0)
+      throw new Error(`Dense '${this.name}': units must be a positive integer, got ${args.units}`);
     this.args = args;
     this.units = args.units;
     this.activation = getActivation(args.activation, `Dense '${this.name}'`);
@@ -58,14 +63,23 @@ export class Dense extends Layer {
   override build(inputShape: Shape): void {
     const inDim = inputShape[inputShape.length - 1];
     if (inputShape.length < 2 || inDim === null) {
-      throw new Error(`Dense '${this.name}': input must have rank >= 2 with a known last dimension, got shape [${inputShape.map((d) => d ?? 'null')}]`);
+      throw new Error(
+        `Dense '${this.name}': input must have rank >= 2 with a known last dimension, got shape [${inputShape.map((d) => d ?? 'null')}]`,
+      );
     }
     const where = `Dense '${this.name}'`;
-    this.kernel = this.addWeight('kernel', [inDim, this.units], this.args.kernelInitializer ?? 'glorotUniform', {
-      regularizer: getRegularizer(this.args.kernelRegularizer, where),
-    });
+    this.kernel = this.addWeight(
+      'kernel',
+      [inDim, this.units],
+      this.args.kernelInitializer ?? 'glorotUniform',
+      {
+        regularizer: getRegularizer(this.args.kernelRegularizer, where),
+      },
+    );
     if (this.useBias) {
-      this.bias = this.addWeight('bias', [this.units], this.args.biasInitializer ?? 'zeros', { regularizer: getRegularizer(this.args.biasRegularizer, where) });
+      this.bias = this.addWeight('bias', [this.units], this.args.biasInitializer ?? 'zeros', {
+        regularizer: getRegularizer(this.args.biasRegularizer, where),
+      });
     }
   }
 
@@ -77,7 +91,9 @@ export class Dense extends Layer {
     const x = singleInput(inputs, `Dense '${this.name}'`);
     const k = this.kernel!;
     if (x.shape[x.rank - 1] !== k.shape[0]) {
-      throw new Error(`Dense '${this.name}': input's last dimension is ${x.shape[x.rank - 1]} (shape [${x.shape}]), the kernel expects ${k.shape[0]}`);
+      throw new Error(
+        `Dense '${this.name}': input's last dimension is ${x.shape[x.rank - 1]} (shape [${x.shape}]), the kernel expects ${k.shape[0]}`,
+      );
     }
     const flat = x.rank === 2 ? x : x.reshape([-1, k.shape[0]]);
     let y = matMul(flat, this.read(k));
@@ -120,7 +136,8 @@ export class ReLU extends Layer {
   constructor(args: LayerArgs & { maxValue?: number } = {}) {
     super(args);
     this.maxValue = args.maxValue ?? null;
-    if (this.maxValue !== null && !(this.maxValue > 0)) throw new Error(`ReLU '${this.name}': maxValue must be > 0, got ${this.maxValue}`);
+    if (this.maxValue !== null && !(this.maxValue > 0))
+      throw new Error(`ReLU '${this.name}': maxValue must be > 0, got ${this.maxValue}`);
   }
   call(inputs: LayerInput): Tensor {
     const y = relu(singleInput(inputs, `ReLU '${this.name}'`));
@@ -135,7 +152,10 @@ export class Flatten extends Layer {
   static override className = 'Flatten';
   override computeOutputShape(s: Shape): Shape {
     const rest = s.slice(1);
-    if (rest.some((d) => d === null)) throw new Error(`Flatten '${this.name}': all non-batch dimensions must be known, got [${s.map((d) => d ?? 'null')}]`);
+    if (rest.some((d) => d === null))
+      throw new Error(
+        `Flatten '${this.name}': all non-batch dimensions must be known, got [${s.map((d) => d ?? 'null')}]`,
+      );
     return [s[0], (rest as number[]).reduce((a, b) => a * b, 1)];
   }
   call(inputs: LayerInput): Tensor {
@@ -150,8 +170,13 @@ export class Reshape extends Layer {
   constructor(args: LayerArgs & { targetShape: number[] }) {
     super(args);
     this.targetShape = [...args.targetShape];
-    if (this.targetShape.filter((d) => d === -1).length > 1 || !this.targetShape.every((d) => d === -1 || (Number.isInteger(d) && d > 0))) {
-      throw new Error(`Reshape '${this.name}': targetShape must be positive integers with at most one -1, got [${args.targetShape}]`);
+    if (
+      this.targetShape.filter((d) => d === -1).length > 1 ||
+      !this.targetShape.every((d) => d === -1 || (Number.isInteger(d) && d > 0))
+    ) {
+      throw new Error(
+        `Reshape '${this.name}': targetShape must be positive integers with at most one -1, got [${args.targetShape}]`,
+      );
     }
   }
   override computeOutputShape(s: Shape): Shape {
@@ -163,7 +188,9 @@ export class Reshape extends Layer {
       const at = t.indexOf(-1);
       if (at >= 0) t[at] = total / fixed;
       if (!Number.isInteger(t[at >= 0 ? at : 0]) || t.reduce((a, b) => a * b, 1) !== total) {
-        throw new Error(`Reshape '${this.name}': cannot reshape [${known}] (${total} elements) to [${this.targetShape}]`);
+        throw new Error(
+          `Reshape '${this.name}': cannot reshape [${known}] (${total} elements) to [${this.targetShape}]`,
+        );
       }
     }
     return [s[0], ...t.map((d) => (d === -1 ? null : d))];
@@ -184,7 +211,8 @@ export class Dropout extends Layer {
   readonly seed?: number;
   constructor(args: LayerArgs & { rate: number; noiseShape?: number[]; seed?: number }) {
     super(args);
-    if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`Dropout '${this.name}': rate must be in [0, 1), got ${args.rate}`);
+    if (!(args.rate >= 0 && args.rate < 1))
+      throw new Error(`Dropout '${this.name}': rate must be in [0, 1), got ${args.rate}`);
     this.rate = args.rate;
     this.noiseShape = args.noiseShape;
     this.seed = args.seed;
@@ -194,7 +222,12 @@ export class Dropout extends Layer {
     return kwargs.training && this.rate > 0 ? dropout(x, this.rate, this.noiseShape, this.seed) : x;
   }
   override getConfig() {
-    return { ...super.getConfig(), rate: this.rate, noise_shape: this.noiseShape ?? null, seed: this.seed ?? null };
+    return {
+      ...super.getConfig(),
+      rate: this.rate,
+      noise_shape: this.noiseShape ?? null,
+      seed: this.seed ?? null,
+    };
   }
 }
 
@@ -205,7 +238,8 @@ export class Rescaling extends Layer {
   readonly offset: number;
   constructor(args: LayerArgs & { scale: number; offset?: number }) {
     super(args);
-    if (!Number.isFinite(args.scale)) throw new Error(`Rescaling '${this.name}': scale must be a finite number, got ${args.scale}`);
+    if (!Number.isFinite(args.scale))
+      throw new Error(`Rescaling '${this.name}': scale must be a finite number, got ${args.scale}`);
     this.scale = args.scale;
     this.offset = args.offset ?? 0;
   }
@@ -218,4 +252,3 @@ export class Rescaling extends Layer {
     return { ...super.getConfig(), scale: this.scale, offset: this.offset };
   }
 }
-

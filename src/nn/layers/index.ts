@@ -1,10 +1,23 @@
 // layers.*: tfjs' layer factories (layers.dense({ units: 10 }) ...), and the classes behind them.
+
+import {
+  Conv2D,
+  type Conv2DArgs,
+  DepthwiseConv2D,
+  type DepthwiseConv2DArgs,
+  ZeroPadding2D,
+} from './convolutional.js';
 import { Activation, Dense, type DenseArgs, Dropout, Flatten, ReLU, Rescaling, Reshape } from './core.js';
-import { Conv2D, type Conv2DArgs, DepthwiseConv2D, type DepthwiseConv2DArgs, ZeroPadding2D } from './convolutional.js';
+import { InputLayer } from './input.js';
 import { Add, Concatenate, Multiply } from './merge.js';
 import { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
-import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
-import { InputLayer } from './input.js';
+import {
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  MaxPooling2D,
+  type Pooling2DArgs,
+} from './pooling.js';
 
 type Args<C extends abstract new (...a: never[]) => unknown> = ConstructorParameters<C>[0];
 
@@ -32,12 +45,45 @@ export const layers = {
 
 /** Layer classes by Keras class name, for deserialising saved models. */
 export const LAYER_CLASSES = {
-  Dense, Activation, ReLU, Flatten, Reshape, Dropout, Rescaling, Conv2D, DepthwiseConv2D, ZeroPadding2D,
-  MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, BatchNormalization,
-  Add, Multiply, Concatenate, InputLayer,
+  Dense,
+  Activation,
+  ReLU,
+  Flatten,
+  Reshape,
+  Dropout,
+  Rescaling,
+  Conv2D,
+  DepthwiseConv2D,
+  ZeroPadding2D,
+  MaxPooling2D,
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  BatchNormalization,
+  Add,
+  Multiply,
+  Concatenate,
+  InputLayer,
 };
 
 export {
-  Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten,
-  GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, MaxPooling2D, Multiply, ReLU, Rescaling, Reshape, ZeroPadding2D,
+  Activation,
+  Add,
+  AveragePooling2D,
+  BatchNormalization,
+  Concatenate,
+  Conv2D,
+  Dense,
+  DepthwiseConv2D,
+  Dropout,
+  Flatten,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  InputLayer,
+  MaxPooling2D,
+  Multiply,
+  ReLU,
+  Rescaling,
+  Reshape,
+  ZeroPadding2D,
 };

@@ -15,7 +15,9 @@ export interface InputArgs {
 
 function checkShape(shape: Shape, where: string): Shape {
   if (!Array.isArray(shape) || !shape.every((d) => d === null || (Number.isInteger(d) && d > 0))) {
-    throw new Error(`${where}: shape must be an array of positive integers or null, got ${JSON.stringify(shape)}`);
+    throw new Error(
+      `${where}: shape must be an array of positive integers or null, got ${JSON.stringify(shape)}`,
+    );
   }
   return [...shape];
 }
@@ -28,7 +30,8 @@ export class InputLayer extends Layer {
   constructor(args: InputArgs & Pick<LayerArgs, 'name'>) {
     super({ name: args.name });
     if (args.shape && args.batchShape) throw new Error(`input: give 'shape' or 'batchShape', not both`);
-    if (!args.shape && !args.batchShape) throw new Error(`input: 'shape' (without the batch dimension) is required`);
+    if (!args.shape && !args.batchShape)
+      throw new Error(`input: 'shape' (without the batch dimension) is required`);
     const dtype = args.dtype ?? 'float32';
     if (!isDType(dtype)) throw new Error(`input: unknown dtype '${String(dtype)}'`);
     this.inputDtype = dtype;
@@ -47,7 +50,12 @@ export class InputLayer extends Layer {
   }
 
   override getConfig() {
-    return { batch_input_shape: this.batchInputShape, dtype: this.inputDtype, sparse: false, name: this.name };
+    return {
+      batch_input_shape: this.batchInputShape,
+      dtype: this.inputDtype,
+      sparse: false,
+      name: this.name,
+    };
   }
 }
 

@@ -10,7 +10,9 @@ const fmt = (s: Shape) => `[${s.map((d) => d ?? 'null')}]`;
 abstract class Merge extends Layer {
   protected list(inputs: LayerInput): Tensor[] {
     if (!Array.isArray(inputs) || inputs.length < 2) {
-      throw new Error(`${this.className} '${this.name}': expects a list of at least 2 inputs, got ${Array.isArray(inputs) ? inputs.length : 1}`);
+      throw new Error(
+        `${this.className} '${this.name}': expects a list of at least 2 inputs, got ${Array.isArray(inputs) ? inputs.length : 1}`,
+      );
     }
     return inputs;
   }
@@ -30,7 +32,9 @@ abstract class ElementwiseMerge extends Merge {
     const out = [...list[0]];
     for (const t of list.slice(1)) {
       if (t.length !== out.length || t.some((d, i) => d !== null && out[i] !== null && d !== out[i])) {
-        throw new Error(`${this.className} '${this.name}': inputs must have the same shape, got ${list.map(fmt).join(' and ')}`);
+        throw new Error(
+          `${this.className} '${this.name}': inputs must have the same shape, got ${list.map(fmt).join(' and ')}`,
+        );
       }
       t.forEach((d, i) => {
         if (out[i] === null) out[i] = d;
@@ -65,11 +69,17 @@ export class Concatenate extends Merge {
     const list = this.shapes(s);
     const rank = list[0].length;
     const axis = this.axis < 0 ? rank + this.axis : this.axis;
-    if (axis < 1 || axis >= rank) throw new Error(`Concatenate '${this.name}': axis ${this.axis} is out of range for rank ${rank}`);
+    if (axis < 1 || axis >= rank)
+      throw new Error(`Concatenate '${this.name}': axis ${this.axis} is out of range for rank ${rank}`);
     const out = [...list[0]];
     for (const t of list.slice(1)) {
-      if (t.length !== rank || t.some((d, i) => i !== axis && d !== null && out[i] !== null && d !== out[i])) {
-        throw new Error(`Concatenate '${this.name}': inputs must match except on axis ${this.axis}, got ${list.map(fmt).join(' and ')}`);
+      if (
+        t.length !== rank ||
+        t.some((d, i) => i !== axis && d !== null && out[i] !== null && d !== out[i])
+      ) {
+        throw new Error(
+          `Concatenate '${this.name}': inputs must match except on axis ${this.axis}, got ${list.map(fmt).join(' and ')}`,
+        );
       }
     }
     out[axis] = list.some((t) => t[axis] === null) ? null : list.reduce((n, t) => n + (t[axis] as number), 0);

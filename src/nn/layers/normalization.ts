@@ -1,8 +1,9 @@
 // BatchNormalization (Keras semantics): batch statistics in training (and an update of the moving
 // statistics), moving statistics in inference. Statistics and parameters are a float32 island:
 // 16-bit inputs are normalised in float32 and cast back (variance overflows float16 otherwise).
-import { ENGINE } from '../../tensor/engine.js';
+
 import { customGrad } from '../../autograd/grad.js';
+import { ENGINE } from '../../tensor/engine.js';
 import { tidy } from '../../tensor/lifetime.js';
 import { ones, zeros } from '../../tensor/ops/creation.js';
 import { add, cast, div, mul, neg, rsqrt, sub } from '../../tensor/ops/elementwise.js';
@@ -50,26 +51,49 @@ export class BatchNormalization extends Layer {
     this.center = args.center ?? true;
     this.scale = args.scale ?? true;
     const where = `BatchNormalization '${this.name}'`;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${where}: momentum must be in [0, 1], got ${this.momentum}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new Error(`${where}: momentum must be in [0, 1], got ${this.momentum}`);
     if (!(this.epsilon > 0)) throw new Error(`${where}: epsilon must be > 0, got ${this.epsilon}`);
   }
 
   private channelAxis(rank: number): number {
     const a = this.axis < 0 ? rank + this.axis : this.axis;
-    if (a < 1 || a >= rank) throw new Error(`BatchNormalization '${this.name}': axis ${this.axis} is out of range for rank ${rank} inputs`);
+    if (a < 1 || a >= rank)
+      throw new Error(
+        `BatchNormalization '${this.name}': axis ${this.axis} is out of range for rank ${rank} inputs`,
+      );
     return a;
   }
 
   override build(s: Shape): void {
     const c = s[this.channelAxis(s.length)];
-    if (c === null) throw new Error(`BatchNormalization '${this.name}': the channel dimension must be known, got [${s.map((d) => d ?? 'null')}]`);
+    if (c === null)
+      throw new Error(
+        `BatchNormalization '${this.name}': the channel dimension must be known, got [${s.map((d) => d ?? 'null')}]`,
+      );
     const where = `BatchNormalization '${this.name}'`;
     // float32 island: parameters and statistics are float32 whatever the policy
     const f32 = { dtype: 'float32' as const, autocast: false };
-    if (this.scale) this.gamma = this.addWeight('gamma', [c], this.args.gammaInitializer ?? 'ones', { ...f32, regularizer: getRegularizer(this.args.gammaRegularizer, where) });
-    if (this.center) this.beta = this.addWeight('beta', [c], this.args.betaInitializer ?? 'zeros', { ...f32, regularizer: getRegularizer(this.args.betaRegularizer, where) });
-    this.movingMean = this.addWeight('moving_mean', [c], this.args.movingMeanInitializer ?? 'zeros', { ...f32, trainable: false });
-    this.movingVariance = this.addWeight('moving_variance', [c], this.args.movingVarianceInitializer ?? 'ones', { ...f32, trainable: false });
+    if (this.scale)
+      this.gamma = this.addWeight('gamma', [c], this.args.gammaInitializer ?? 'ones', {
+        ...f32,
+        regularizer: getRegularizer(this.args.gammaRegularizer, where),
+      });
+    if (this.center)
+      this.beta = this.addWeight('beta', [c], this.args.betaInitializer ?? 'zeros', {
+        ...f32,
+        regularizer: getRegularizer(this.args.betaRegularizer, where),
+      });
+    this.movingMean = this.addWeight('moving_mean', [c], this.args.movingMeanInitializer ?? 'zeros', {
+      ...f32,
+      trainable: false,
+    });
+    this.movingVariance = this.addWeight(
+      'moving_variance',
+      [c],
+      this.args.movingVarianceInitializer ?? 'ones',
+      { ...f32, trainable: false },
+    );
   }
 
   call(inputs: LayerInput, kwargs: CallArgs): Tensor {
@@ -110,7 +134,12 @@ export class BatchNormalization extends Layer {
         const iv = rsqrt(add(m.variance, eps));
         const sc = mul(gamma, iv);
         const out = add(mul(x32, vec(sc)), vec(sub(beta, mul(m.mean, sc))));
-        return { y: out.dtype === x.dtype ? out : cast(out, x.dtype), mean: m.mean, variance: m.variance, inv: iv };
+        return {
+          y: out.dtype === x.dtype ? out : cast(out, x.dtype),
+          mean: m.mean,
+          variance: m.variance,
+          inv: iv,
+        };
       });
       this.updateMovingStats(mean, variance);
       save([x, gamma, mean, inv]);

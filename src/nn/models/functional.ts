@@ -3,8 +3,16 @@
 import { isFloatDType } from '../../dtype.js';
 import { cast } from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import {
+  type CallArgs,
+  Layer,
+  type LayerArgs,
+  type LayerInput,
+  type LayerOutput,
+  type LayerWeight,
+  toList,
+} from '../layer.js';
 import { InputLayer } from '../layers/input.js';
-import { type CallArgs, Layer, type LayerArgs, type LayerInput, type LayerOutput, type LayerWeight, toList } from '../layer.js';
 import type { Node, Shape, SymbolicTensor } from '../symbolic.js';
 import { type Graph, traceGraph } from './graph.js';
 
@@ -29,7 +37,10 @@ export class Functional extends Layer {
     if (args.inputs && args.outputs) this.initGraph(args.inputs, args.outputs);
   }
 
-  protected initGraph(inputs: SymbolicTensor | SymbolicTensor[], outputs: SymbolicTensor | SymbolicTensor[]): void {
+  protected initGraph(
+    inputs: SymbolicTensor | SymbolicTensor[],
+    outputs: SymbolicTensor | SymbolicTensor[],
+  ): void {
     this.inputs = toList(inputs);
     this.outputs = toList(outputs);
     this.multiInput = Array.isArray(inputs);
@@ -75,7 +86,10 @@ export class Functional extends Layer {
   getLayer(nameOrIndex: string | number): Layer {
     if (typeof nameOrIndex === 'number') {
       const l = this.layers[nameOrIndex];
-      if (!l) throw new Error(`getLayer: index ${nameOrIndex} is out of range; the model has ${this.layers.length} layers`);
+      if (!l)
+        throw new Error(
+          `getLayer: index ${nameOrIndex} is out of range; the model has ${this.layers.length} layers`,
+        );
       return l;
     }
     const l = this.layers.find((x) => x.name === nameOrIndex);
@@ -95,7 +109,9 @@ export class Functional extends Layer {
   /** Checks concrete inputs against the model's input shapes, naming the input and both shapes. */
   checkInputs(list: Tensor[], where: string): void {
     if (list.length !== this.inputs.length) {
-      throw new Error(`${where}: model '${this.name}' expects ${this.inputs.length} input(s), got ${list.length}`);
+      throw new Error(
+        `${where}: model '${this.name}' expects ${this.inputs.length} input(s), got ${list.length}`,
+      );
     }
     list.forEach((t, i) => {
       const want = this.inputs[i].shape;
@@ -116,12 +132,17 @@ export class Functional extends Layer {
     this.inputs.forEach((s, i) => {
       const t = list[i];
       // an input layer's declared float dtype is what the graph expects
-      values.set(s.id, isFloatDType(t.dtype) && isFloatDType(s.dtype) && t.dtype !== s.dtype ? cast(t, s.dtype) : t);
+      values.set(
+        s.id,
+        isFloatDType(t.dtype) && isFloatDType(s.dtype) && t.dtype !== s.dtype ? cast(t, s.dtype) : t,
+      );
     });
     for (const node of this.graph.nodes) {
       if (node.layer instanceof InputLayer) continue;
       const ins = node.inputs.map((s) => values.get(s.id)!);
-      const outs = toList(node.layer.apply(node.many ? ins : ins[0], { ...node.kwargs, ...kwargs }) as LayerOutput);
+      const outs = toList(
+        node.layer.apply(node.many ? ins : ins[0], { ...node.kwargs, ...kwargs }) as LayerOutput,
+      );
       node.outputs.forEach((s, i) => values.set(s.id, outs[i]));
     }
     const outs = this.outputs.map((s) => values.get(s.id)!);
@@ -141,7 +162,8 @@ export class Functional extends Layer {
       counts.set(n.layer, (counts.get(n.layer) ?? 0) + 1);
     }
     const consumers = new Map<number, number>();
-    for (const n of this.graph.nodes) for (const t of n.inputs) consumers.set(t.id, (consumers.get(t.id) ?? 0) + 1);
+    for (const n of this.graph.nodes)
+      for (const t of n.inputs) consumers.set(t.id, (consumers.get(t.id) ?? 0) + 1);
     return [...consumers.values()].every((c) => c <= 1) && [...counts.values()].every((c) => c === 1);
   }
 

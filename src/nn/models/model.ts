@@ -1,23 +1,33 @@
 // LayersModel: a functional model that trains (tfjs' LayersModel / Keras' Model): compile, fit,
 // fitDataset, evaluate, evaluateDataset, predict, summary. `model({ inputs, outputs })` makes one.
+
+import { type PrecisionReport, precisionReport } from '../../mixed/diagnostics.js';
+import { LossScaleOptimizer } from '../../mixed/loss-scale-optimizer.js';
 import { ENGINE } from '../../tensor/engine.js';
 import { tidy } from '../../tensor/lifetime.js';
-import { concat, slice } from '../../tensor/ops/layout.js';
 import { scalar } from '../../tensor/ops/creation.js';
+import { concat, slice } from '../../tensor/ops/layout.js';
 import { Tensor } from '../../tensor/tensor.js';
-import type { Optimizer } from '../optimizers/optimizer.js';
+import { type LoadWeightsOptions, loadWeights, saveWeights } from '../io/safetensors.js';
+import { type SaveResult, saveLayersModel } from '../io/tfjs-save.js';
 import type { CallArgs, Layer, LayerArgs } from '../layer.js';
-import { LossScaleOptimizer } from '../../mixed/loss-scale-optimizer.js';
-import { type PrecisionReport, precisionReport } from '../../mixed/diagnostics.js';
+import type { Optimizer } from '../optimizers/optimizer.js';
 import type { History, Logs } from '../training/callbacks.js';
 import { type CompileArgs, type Compiled, resolveCompile } from '../training/compiled.js';
 import {
-  type BatchSource, evaluateArrays, forward, evaluateSource, type FitArgs, type FitDatasetArgs, fitArrays, fitSource, type Inputs, trainStep,
+  type BatchSource,
+  evaluateArrays,
+  evaluateSource,
+  type FitArgs,
+  type FitDatasetArgs,
+  fitArrays,
+  fitSource,
+  forward,
+  type Inputs,
+  trainStep,
 } from '../training/loop.js';
 import { Functional, type FunctionalArgs } from './functional.js';
 import { summaryLines } from './summary.js';
-import { type LoadWeightsOptions, loadWeights, saveWeights } from '../io/safetensors.js';
-import { type SaveResult, saveLayersModel } from '../io/tfjs-save.js';
 
 export class LayersModel extends Functional {
   static override className = 'Functional';
@@ -85,22 +95,33 @@ export class LayersModel extends Functional {
   /** Inference in batches (training: false), without recording gradients. */
   predict(x: Inputs, args: { batchSize?: number } = {}): Tensor | Tensor[] {
     const xs = Array.isArray(x) ? x : [x];
-    for (const t of xs) if (!(t instanceof Tensor)) throw new Error('predict: x must be a Tensor or an array of Tensors');
+    for (const t of xs)
+      if (!(t instanceof Tensor)) throw new Error('predict: x must be a Tensor or an array of Tensors');
     this.checkInputs(xs, 'predict');
     const batchSize = args.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`predict: batchSize must be a positive integer, got ${batchSize}`);
     const n = xs[0].shape[0];
     return ENGINE.noGrad(() =>
       tidy(() => {
         const parts: Tensor[][] = [];
         for (let b = 0; b < n; b += batchSize) {
           const size = Math.min(batchSize, n - b);
-          const bx = xs.map((t) => (size === n ? t : slice(t, [b, ...new Array(t.rank - 1).fill(0)], [size, ...t.shape.slice(1)])));
+          const bx = xs.map((t) =>
+            size === n ? t : slice(t, [b, ...new Array(t.rank - 1).fill(0)], [size, ...t.shape.slice(1)]),
+          );
           const run = () => this.apply(Array.isArray(x) ? bx : bx[0], { training: false });
           const out = this.compiled ? forward(this.compiled, run) : run();
           parts.push(Array.isArray(out) ? out : [out]);
         }
-        const joined = parts[0].map((_, i) => (parts.length === 1 ? parts[0][i] : concat(parts.map((p) => p[i]), 0)));
+        const joined = parts[0].map((_, i) =>
+          parts.length === 1
+            ? parts[0][i]
+            : concat(
+                parts.map((p) => p[i]),
+                0,
+              ),
+        );
         return this.multiOutput ? joined : joined[0];
       }),
     );
@@ -141,6 +162,7 @@ export class LayersModel extends Functional {
 
 /** A functional model from symbolic inputs to outputs (tfjs' tf.model). */
 export function model(args: FunctionalArgs): LayersModel {
-  if (!args || !args.inputs || !args.outputs) throw new Error('model: expected { inputs, outputs } (symbolic tensors from input() and layer.apply)');
+  if (!args || !args.inputs || !args.outputs)
+    throw new Error('model: expected { inputs, outputs } (symbolic tensors from input() and layer.apply)');
   return new LayersModel(args);
 }

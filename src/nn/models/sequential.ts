@@ -1,9 +1,10 @@
 // Sequential models (tfjs' tf.sequential): a stack of single-input layers. The graph is built as
 // soon as the input shape is known (from the first layer's inputShape, or the first call).
-import { InputLayer, input } from '../layers/input.js';
-import { type CallArgs, Layer, type LayerArgs } from '../layer.js';
-import type { Shape, SymbolicTensor } from '../symbolic.js';
+
 import type { Tensor } from '../../tensor/tensor.js';
+import { type CallArgs, Layer, type LayerArgs } from '../layer.js';
+import { InputLayer, input } from '../layers/input.js';
+import type { Shape, SymbolicTensor } from '../symbolic.js';
 import { LayersModel } from './model.js';
 
 export class Sequential extends LayersModel {
@@ -18,10 +19,13 @@ export class Sequential extends LayersModel {
 
   /** Appends a layer; with a known input shape the graph grows at once. */
   add(layer: Layer): void {
-    if (!(layer instanceof Layer)) throw new Error(`Sequential '${this.name}'.add: expected a Layer, got ${String(layer)}`);
-    if (this.stack.includes(layer)) throw new Error(`Sequential '${this.name}'.add: layer '${layer.name}' is already in the model`);
+    if (!(layer instanceof Layer))
+      throw new Error(`Sequential '${this.name}'.add: expected a Layer, got ${String(layer)}`);
+    if (this.stack.includes(layer))
+      throw new Error(`Sequential '${this.name}'.add: layer '${layer.name}' is already in the model`);
     if (layer instanceof InputLayer) {
-      if (this.stack.length > 0) throw new Error(`Sequential '${this.name}'.add: an InputLayer must come first`);
+      if (this.stack.length > 0)
+        throw new Error(`Sequential '${this.name}'.add: an InputLayer must come first`);
       this.stack.push(layer);
       this.rebuild(layer.batchInputShape!);
       return;
@@ -29,7 +33,10 @@ export class Sequential extends LayersModel {
     this.stack.push(layer);
     if (this.built) {
       const out = layer.apply(this.outputs[0]) as SymbolicTensor;
-      if (Array.isArray(out)) throw new Error(`Sequential '${this.name}'.add: layer '${layer.name}' has several outputs; use a functional model`);
+      if (Array.isArray(out))
+        throw new Error(
+          `Sequential '${this.name}'.add: layer '${layer.name}' has several outputs; use a functional model`,
+        );
       this.initGraph(this.inputs[0], out);
     } else if (this.stack.length === 1 && layer.batchInputShape) {
       this.rebuild(layer.batchInputShape);
@@ -50,7 +57,10 @@ export class Sequential extends LayersModel {
     for (const l of this.stack) {
       if (l === first) continue;
       const out = l.apply(y);
-      if (Array.isArray(out)) throw new Error(`Sequential '${this.name}': layer '${l.name}' has several outputs; use a functional model`);
+      if (Array.isArray(out))
+        throw new Error(
+          `Sequential '${this.name}': layer '${l.name}' has several outputs; use a functional model`,
+        );
       y = out;
     }
     this.initGraph(x, y);

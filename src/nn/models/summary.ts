@@ -1,7 +1,8 @@
 // model.summary() in Keras' table format (tf.keras 2.x): sequential-like models get three columns
 // (65 wide), graphs a fourth, "Connected to" (98 wide); totals split trainable / non-trainable.
-import { InputLayer } from '../layers/input.js';
+
 import type { Layer } from '../layer.js';
+import { InputLayer } from '../layers/input.js';
 import { type Shape, shapeString } from '../symbolic.js';
 import type { Functional } from './functional.js';
 
@@ -16,7 +17,9 @@ function printRow(fields: string[], positions: number[], out: string[]): void {
       let cutoff = end - start - space;
       let fit = left[col].slice(0, cutoff);
       // break long cells after the end of a tuple or list item, as Keras does
-      const cuts = ['),', '},', '],', "',"].filter((b) => fit.includes(b)).map((b) => fit.indexOf(b) + b.length);
+      const cuts = ['),', '},', '],', "',"]
+        .filter((b) => fit.includes(b))
+        .map((b) => fit.indexOf(b) + b.length);
       if (cuts.length > 0) {
         cutoff = Math.min(...cuts);
         fit = fit.slice(0, cutoff);
@@ -37,7 +40,9 @@ function outputShapeText(model: Functional, layer: Layer): string {
   if (layer instanceof InputLayer) return `[${shapeString(shapes[0])}]`;
   const distinct = new Set(shapes.map((s) => shapeString(s)));
   if (distinct.size > 1) return 'multiple';
-  return nodes[0].outputs.length > 1 ? shapeString(nodes[0].outputs.map((o) => o.shape)) : shapeString(shapes[0]);
+  return nodes[0].outputs.length > 1
+    ? shapeString(nodes[0].outputs.map((o) => o.shape))
+    : shapeString(shapes[0]);
 }
 
 function connections(model: Functional, layer: Layer): string {
@@ -62,16 +67,30 @@ export function summaryLines(model: Functional, lineLength?: number, positions?:
   const showPolicy = layers.some((l) => l.dtypePolicy.name !== 'float32');
   const width = lineLength ?? (seqLike ? (showPolicy ? 80 : 65) : showPolicy ? 114 : 98);
   const defaults = seqLike
-    ? showPolicy ? [0.37, 0.69, 0.8, 1] : [0.45, 0.85, 1]
-    : showPolicy ? [0.29, 0.47, 0.57, 0.71, 1] : [0.33, 0.55, 0.67, 1];
+    ? showPolicy
+      ? [0.37, 0.69, 0.8, 1]
+      : [0.45, 0.85, 1]
+    : showPolicy
+      ? [0.29, 0.47, 0.57, 0.71, 1]
+      : [0.33, 0.55, 0.67, 1];
   const rel = positions ?? defaults;
   const pos = rel.map((p) => (p <= 1 ? Math.floor(width * p) : p));
-  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(showPolicy ? ['Policy'] : []), ...(seqLike ? [] : ['Connected to'])];
+  const header = [
+    'Layer (type)',
+    'Output Shape',
+    'Param #',
+    ...(showPolicy ? ['Policy'] : []),
+    ...(seqLike ? [] : ['Connected to']),
+  ];
   const out: string[] = [`Model: "${model.name}"`, '_'.repeat(width)];
   printRow(header, pos, out);
   out.push('='.repeat(width));
   layers.forEach((layer, i) => {
-    const fields = [`${layer.name} (${layer.className})`, outputShapeText(model, layer), String(layer.countParams())];
+    const fields = [
+      `${layer.name} (${layer.className})`,
+      outputShapeText(model, layer),
+      String(layer.countParams()),
+    ];
     if (showPolicy) fields.push(layer.dtypePolicy.name);
     if (!seqLike) fields.push(connections(model, layer));
     printRow(fields, pos, out);
@@ -80,6 +99,11 @@ export function summaryLines(model: Functional, lineLength?: number, positions?:
   if (layers.length === 0) out.push('='.repeat(width));
   const trainable = model.trainableWeights.reduce((n, v) => n + v.size, 0);
   const total = model.weights.reduce((n, v) => n + v.size, 0);
-  out.push(`Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, '_'.repeat(width));
+  out.push(
+    `Total params: ${total}`,
+    `Trainable params: ${trainable}`,
+    `Non-trainable params: ${total - trainable}`,
+    '_'.repeat(width),
+  );
   return out;
 }

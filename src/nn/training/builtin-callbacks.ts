@@ -20,7 +20,9 @@ function better(mode: Mode, monitor: string): (current: number, best: number, mi
 function monitored(logs: Logs | undefined, monitor: string, who: string): number | undefined {
   const v = logs?.[monitor];
   if (v === undefined) {
-    process.emitWarning(`${who}: metric '${monitor}' is not available; available: ${Object.keys(logs ?? {}).join(', ') || 'none'}`);
+    process.emitWarning(
+      `${who}: metric '${monitor}' is not available; available: ${Object.keys(logs ?? {}).join(', ') || 'none'}`,
+    );
   }
   return v;
 }
@@ -62,9 +64,11 @@ export class EarlyStopping extends Callback {
     this.verbose = args.verbose ?? 0;
     this.baseline = args.baseline;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new Error(`earlyStopping: patience must be a non-negative integer, got ${args.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      throw new Error(`earlyStopping: patience must be a non-negative integer, got ${args.patience}`);
     const mode = args.mode ?? 'auto';
-    if (!['auto', 'min', 'max'].includes(mode)) throw new Error(`earlyStopping: mode must be 'auto', 'min' or 'max', got '${mode}'`);
+    if (!['auto', 'min', 'max'].includes(mode))
+      throw new Error(`earlyStopping: mode must be 'auto', 'min' or 'max', got '${mode}'`);
     this.improved = better(mode, this.monitor);
   }
 
@@ -126,7 +130,8 @@ export class ModelCheckpoint extends Callback {
     private readonly args: ModelCheckpointArgs = {},
   ) {
     super();
-    if (typeof filepath !== 'string' || filepath.length === 0) throw new Error('modelCheckpoint: filepath must be a non-empty string');
+    if (typeof filepath !== 'string' || filepath.length === 0)
+      throw new Error('modelCheckpoint: filepath must be a non-empty string');
     this.monitor = args.monitor ?? 'val_loss';
     this.improved = better(args.mode ?? 'auto', this.monitor);
   }
@@ -138,7 +143,9 @@ export class ModelCheckpoint extends Callback {
       this.best = v;
     }
     if (!this.model?.save) throw new Error('modelCheckpoint: the model cannot be saved (no save method)');
-    const path = this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_, w: string | undefined) => String(epoch + 1).padStart(Number(w ?? 0), '0'));
+    const path = this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_, w: string | undefined) =>
+      String(epoch + 1).padStart(Number(w ?? 0), '0'),
+    );
     await this.model.save(path.startsWith('file://') ? path : `file://${path}`);
     if ((this.args.verbose ?? 0) > 0) say(`Epoch ${epoch + 1}: saving model to ${path}`);
   }
@@ -152,7 +159,8 @@ export class CSVLogger extends Callback {
     private readonly args: { separator?: string; append?: boolean } = {},
   ) {
     super();
-    if (typeof filename !== 'string' || filename.length === 0) throw new Error('csvLogger: filename must be a non-empty string');
+    if (typeof filename !== 'string' || filename.length === 0)
+      throw new Error('csvLogger: filename must be a non-empty string');
   }
   override onTrainBegin(): void {
     this.keys = null;
@@ -175,15 +183,21 @@ export class LearningRateScheduler extends Callback {
     private readonly verbose = 0,
   ) {
     super();
-    if (typeof schedule !== 'function') throw new Error('learningRateScheduler: schedule must be a function (epoch, lr) => lr');
+    if (typeof schedule !== 'function')
+      throw new Error('learningRateScheduler: schedule must be a function (epoch, lr) => lr');
   }
   override onEpochBegin(epoch: number): void {
     const opt = this.model?.optimizer as { learningRate: unknown } | undefined;
     if (!opt || typeof opt.learningRate !== 'number') {
-      throw new Error('learningRateScheduler: the optimizer must have a numeric learningRate (not a schedule)');
+      throw new Error(
+        'learningRateScheduler: the optimizer must have a numeric learningRate (not a schedule)',
+      );
     }
     const lr = this.schedule(epoch, opt.learningRate);
-    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) throw new Error(`learningRateScheduler: schedule returned ${lr} for epoch ${epoch}; expected a positive number`);
+    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0))
+      throw new Error(
+        `learningRateScheduler: schedule returned ${lr} for epoch ${epoch}; expected a positive number`,
+      );
     opt.learningRate = lr;
     if (this.verbose > 0) say(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);
   }
@@ -203,7 +217,9 @@ export class TerminateOnNaN extends Callback {
 export const callbacks = {
   earlyStopping: (args?: EarlyStoppingArgs) => new EarlyStopping(args),
   modelCheckpoint: (filepath: string, args?: ModelCheckpointArgs) => new ModelCheckpoint(filepath, args),
-  csvLogger: (filename: string, args?: { separator?: string; append?: boolean }) => new CSVLogger(filename, args),
-  learningRateScheduler: (schedule: (epoch: number, lr: number) => number, verbose?: number) => new LearningRateScheduler(schedule, verbose),
+  csvLogger: (filename: string, args?: { separator?: string; append?: boolean }) =>
+    new CSVLogger(filename, args),
+  learningRateScheduler: (schedule: (epoch: number, lr: number) => number, verbose?: number) =>
+    new LearningRateScheduler(schedule, verbose),
   terminateOnNaN: () => new TerminateOnNaN(),
 };

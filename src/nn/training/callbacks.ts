@@ -48,9 +48,17 @@ export abstract class Callback {
 class HookCallback extends Callback {
   constructor(hooks: CallbackHooks) {
     super();
-    for (const k of ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'] as const) {
+    for (const k of [
+      'onTrainBegin',
+      'onTrainEnd',
+      'onEpochBegin',
+      'onEpochEnd',
+      'onBatchBegin',
+      'onBatchEnd',
+    ] as const) {
       const h = hooks[k];
-      if (h !== undefined && typeof h !== 'function') throw new Error(`callbacks: '${k}' must be a function, got ${typeof h}`);
+      if (h !== undefined && typeof h !== 'function')
+        throw new Error(`callbacks: '${k}' must be a function, got ${typeof h}`);
       if (h) (this as CallbackHooks)[k] = h.bind(hooks) as never;
     }
   }

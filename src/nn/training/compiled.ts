@@ -41,7 +41,15 @@ export function resolveCompile(args: CompileArgs, outputUnits: number | null): C
   const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss.name, outputUnits));
   const amp = args.autoMixedPrecision ?? null;
   if (amp !== null && amp !== 'float16' && amp !== 'bfloat16') {
-    throw new Error(`compile: autoMixedPrecision must be 'float16', 'bfloat16' or null, got '${String(amp)}'`);
+    throw new Error(
+      `compile: autoMixedPrecision must be 'float16', 'bfloat16' or null, got '${String(amp)}'`,
+    );
   }
-  return { optimizer, loss, metrics, jitCompile: args.jitCompile ?? false, autocast: amp ? new AutocastPolicy(amp) : null };
+  return {
+    optimizer,
+    loss,
+    metrics,
+    jitCompile: args.jitCompile ?? false,
+    autocast: amp ? new AutocastPolicy(amp) : null,
+  };
 }

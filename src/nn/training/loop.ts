@@ -1,5 +1,9 @@
 // The training and evaluation loops behind fit, fitDataset, evaluate and evaluateDataset:
 // batches, one optimizer step per batch, epoch-averaged metrics, validation, callbacks.
+
+import { type JittedFunction, jit } from '../../jit/jit.js';
+import type { JitStats } from '../../jit/tracer.js';
+import { autocast } from '../../mixed/autocast.js';
 import { ENGINE } from '../../tensor/engine.js';
 import { dispose, keep, tidy } from '../../tensor/lifetime.js';
 import { add } from '../../tensor/ops/elementwise.js';
@@ -9,11 +13,15 @@ import { Random } from '../../tensor/random.js';
 import { Tensor, type Variable } from '../../tensor/tensor.js';
 import type { CallArgs } from '../layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
-import { type Callback, type CallbackHooks, CallbackList, type CallbackModel, History, type Logs } from './callbacks.js';
+import {
+  type Callback,
+  type CallbackHooks,
+  CallbackList,
+  type CallbackModel,
+  History,
+  type Logs,
+} from './callbacks.js';
 import type { Compiled } from './compiled.js';
-import { autocast } from '../../mixed/autocast.js';
-import { jit, type JittedFunction } from '../../jit/jit.js';
-import type { JitStats } from '../../jit/tracer.js';
 import { ProgbarLogger } from './progress.js';
 
 /** The model surface the loops need (LayersModel implements it). */
@@ -57,12 +65,16 @@ export interface FitDatasetArgs {
 const list = (x: Inputs) => (Array.isArray(x) ? x : [x]);
 
 function requireCompiled(model: TrainableModel, where: string): Compiled {
-  if (!model.compiled) throw new Error(`${where}: model '${model.name}' must be compiled first: call model.compile({ optimizer, loss, metrics })`);
+  if (!model.compiled)
+    throw new Error(
+      `${where}: model '${model.name}' must be compiled first: call model.compile({ optimizer, loss, metrics })`,
+    );
   return model.compiled;
 }
 
 function checkPositiveInt(v: number, name: string, where: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
 }
 
 /** Accumulates per-batch loss and metric means into epoch means weighted by batch size. */
@@ -86,7 +98,13 @@ export function forward<T>(c: Compiled, fn: () => T): T {
 }
 
 /** Loss (with regularization) and metrics of predictions, as float32 scalars. */
-function lossAndMetrics(model: TrainableModel, c: Compiled, y: Tensor, pred: Tensor, withRegularization: boolean): { loss: Tensor; metrics: Tensor[] } {
+function lossAndMetrics(
+  model: TrainableModel,
+  c: Compiled,
+  y: Tensor,
+  pred: Tensor,
+  withRegularization: boolean,
+): { loss: Tensor; metrics: Tensor[] } {
   let loss = c.loss.fn(y, pred);
   if (withRegularization) for (const r of model.regularizationLosses()) loss = add(loss, r);
   const metrics = c.metrics.map((m) => mean(m.fn(y, pred)));
@@ -157,7 +175,13 @@ function takeRows(x: Tensor, begin: number, size: number): Tensor {
   return slice(x, [begin, ...new Array(x.rank - 1).fill(0)], [size, ...x.shape.slice(1)]);
 }
 
-function batchOf(xs: Tensor[], y: Tensor, order: Int32Array | null, begin: number, size: number): [Tensor[], Tensor] {
+function batchOf(
+  xs: Tensor[],
+  y: Tensor,
+  order: Int32Array | null,
+  begin: number,
+  size: number,
+): [Tensor[], Tensor] {
   if (!order) return [xs.map((t) => takeRows(t, begin, size)), takeRows(y, begin, size)];
   const ids = order.subarray(begin, begin + size);
   const t = ENGINE.makeTensor(Int32Array.from(ids), [size], 'int32');
@@ -168,10 +192,18 @@ function batchOf(xs: Tensor[], y: Tensor, order: Int32Array | null, begin: numbe
 
 function checkArrays(model: TrainableModel, x: Inputs, y: Tensor, where: string): number {
   const xs = list(x);
-  for (const t of [...xs, y]) if (!(t instanceof Tensor)) throw new Error(`${where}: x and y must be Tensors`);
-  model.checkInputs(xs.map((t) => t), where);
+  for (const t of [...xs, y])
+    if (!(t instanceof Tensor)) throw new Error(`${where}: x and y must be Tensors`);
+  model.checkInputs(
+    xs.map((t) => t),
+    where,
+  );
   const n = xs[0].shape[0];
-  for (const t of xs) if (t.shape[0] !== n) throw new Error(`${where}: all inputs must have the same number of samples, got ${xs.map((a) => a.shape[0]).join(' and ')}`);
+  for (const t of xs)
+    if (t.shape[0] !== n)
+      throw new Error(
+        `${where}: all inputs must have the same number of samples, got ${xs.map((a) => a.shape[0]).join(' and ')}`,
+      );
   if (y.shape[0] !== n) throw new Error(`${where}: x has ${n} samples but y has ${y.shape[0]}`);
   return n;
 }
@@ -193,7 +225,11 @@ export function evaluateArrays(model: TrainableModel, x: Inputs, y: Tensor, batc
   return avg.result();
 }
 
-function makeCallbacks(model: TrainableModel, user: (Callback | CallbackHooks)[] | undefined, verbose: 0 | 1 | 2): { list: CallbackList; history: History } {
+function makeCallbacks(
+  model: TrainableModel,
+  user: (Callback | CallbackHooks)[] | undefined,
+  verbose: 0 | 1 | 2,
+): { list: CallbackList; history: History } {
   const history = new History();
   const all: (Callback | CallbackHooks)[] = [];
   if (verbose > 0) all.push(new ProgbarLogger(verbose as 1 | 2));
@@ -203,7 +239,12 @@ function makeCallbacks(model: TrainableModel, user: (Callback | CallbackHooks)[]
   return { list: cl, history };
 }
 
-export async function fitArrays(model: TrainableModel, x: Inputs, y: Tensor, args: FitArgs = {}): Promise<History> {
+export async function fitArrays(
+  model: TrainableModel,
+  x: Inputs,
+  y: Tensor,
+  args: FitArgs = {},
+): Promise<History> {
   const where = 'fit';
   requireCompiled(model, where);
   const n = checkArrays(model, x, y, where);
@@ -213,10 +254,13 @@ export async function fitArrays(model: TrainableModel, x: Inputs, y: Tensor, arg
   const verbose = args.verbose ?? 1;
   checkPositiveInt(epochs, 'epochs', where);
   checkPositiveInt(batchSize, 'batchSize', where);
-  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) throw new Error(`${where}: initialEpoch must be in [0, epochs), got ${initialEpoch}`);
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs)
+    throw new Error(`${where}: initialEpoch must be in [0, epochs), got ${initialEpoch}`);
   const split = args.validationSplit ?? 0;
-  if (!(split >= 0 && split < 1)) throw new Error(`${where}: validationSplit must be in [0, 1), got ${split}`);
-  if (split > 0 && args.validationData) throw new Error(`${where}: give validationSplit or validationData, not both`);
+  if (!(split >= 0 && split < 1))
+    throw new Error(`${where}: validationSplit must be in [0, 1), got ${split}`);
+  if (split > 0 && args.validationData)
+    throw new Error(`${where}: give validationSplit or validationData, not both`);
   let xs = list(x);
   let yTrain = y;
   let val: [Inputs, Tensor] | null = args.validationData ?? null;
@@ -225,7 +269,10 @@ export async function fitArrays(model: TrainableModel, x: Inputs, y: Tensor, arg
   let nTrain = n;
   if (split > 0) {
     nTrain = Math.floor(n * (1 - split));
-    if (nTrain < 1 || nTrain === n) throw new Error(`${where}: validationSplit ${split} of ${n} samples leaves an empty training or validation set`);
+    if (nTrain < 1 || nTrain === n)
+      throw new Error(
+        `${where}: validationSplit ${split} of ${n} samples leaves an empty training or validation set`,
+      );
     const vx = xs.map((t) => takeRows(t, nTrain, n - nTrain));
     const vy = takeRows(y, nTrain, n - nTrain);
     xs = xs.map((t) => takeRows(t, 0, nTrain));
@@ -238,8 +285,17 @@ export async function fitArrays(model: TrainableModel, x: Inputs, y: Tensor, arg
   const { list: cbs, history } = makeCallbacks(model, args.callbacks, verbose);
   const c = model.compiled!;
   cbs.setParams({
-    epochs, initialEpoch, steps, samples: nTrain, verbose, doValidation: val !== null,
-    metrics: ['loss', ...c.metrics.map((m) => m.name), ...(val ? ['val_loss', ...c.metrics.map((m) => `val_${m.name}`)] : [])],
+    epochs,
+    initialEpoch,
+    steps,
+    samples: nTrain,
+    verbose,
+    doValidation: val !== null,
+    metrics: [
+      'loss',
+      ...c.metrics.map((m) => m.name),
+      ...(val ? ['val_loss', ...c.metrics.map((m) => `val_${m.name}`)] : []),
+    ],
   });
   const rng = new Random(args.seed);
   model.stopTraining = false;
@@ -294,7 +350,11 @@ function unpack(el: { xs: Inputs; ys: Tensor } | [Inputs, Tensor], where: string
 }
 
 /** Evaluates over a dataset (one pass, or `batches` batches). */
-export async function evaluateSource(model: TrainableModel, source: BatchSource, batches?: number): Promise<Logs> {
+export async function evaluateSource(
+  model: TrainableModel,
+  source: BatchSource,
+  batches?: number,
+): Promise<Logs> {
   const avg = new Averages();
   let i = 0;
   for await (const el of source) {
@@ -310,7 +370,11 @@ export async function evaluateSource(model: TrainableModel, source: BatchSource,
   return avg.result();
 }
 
-export async function fitSource(model: TrainableModel, source: BatchSource, args: FitDatasetArgs = {}): Promise<History> {
+export async function fitSource(
+  model: TrainableModel,
+  source: BatchSource,
+  args: FitDatasetArgs = {},
+): Promise<History> {
   const where = 'fitDataset';
   const c = requireCompiled(model, where);
   const epochs = args.epochs ?? 1;
@@ -321,7 +385,12 @@ export async function fitSource(model: TrainableModel, source: BatchSource, args
   const val = args.validationData;
   const { list: cbs, history } = makeCallbacks(model, args.callbacks, verbose);
   cbs.setParams({
-    epochs, initialEpoch, steps: args.batchesPerEpoch ?? null, samples: null, verbose, doValidation: val !== undefined,
+    epochs,
+    initialEpoch,
+    steps: args.batchesPerEpoch ?? null,
+    samples: null,
+    verbose,
+    doValidation: val !== undefined,
     metrics: ['loss', ...c.metrics.map((m) => m.name)],
   });
   model.stopTraining = false;
@@ -337,7 +406,9 @@ export async function fitSource(model: TrainableModel, source: BatchSource, args
       const next = await iterator.next();
       if (next.done) {
         if (args.batchesPerEpoch !== undefined && s < args.batchesPerEpoch) {
-          process.emitWarning(`fitDataset: the dataset ran out after ${s} of ${args.batchesPerEpoch} batches in epoch ${epoch + 1}; use repeat()`);
+          process.emitWarning(
+            `fitDataset: the dataset ran out after ${s} of ${args.batchesPerEpoch} batches in epoch ${epoch + 1}; use repeat()`,
+          );
         }
         iterator = null;
         break;

@@ -1,13 +1,17 @@
 // Keras losses by name, for compile({ loss }): computed in float32 whatever the prediction dtype
 // (a float32 island), averaged over the batch (Keras' sum_over_batch_size reduction).
-import { cast, clipByValue, log, mul, neg, sub, add, square } from '../../tensor/ops/elementwise.js';
+import { add, cast, clipByValue, log, mul, neg, square, sub } from '../../tensor/ops/elementwise.js';
 import { oneHot } from '../../tensor/ops/layout.js';
 import { logSoftmax } from '../../tensor/ops/nn.js';
 import { mean, sum } from '../../tensor/ops/reduction.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
-export type LossName = 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'binaryCrossentropy' | 'meanSquaredError';
+export type LossName =
+  | 'categoricalCrossentropy'
+  | 'sparseCategoricalCrossentropy'
+  | 'binaryCrossentropy'
+  | 'meanSquaredError';
 
 /** Keras' backend epsilon: probabilities are clipped to [EPS, 1 - EPS] before the log. */
 const EPS = 1e-7;
@@ -16,7 +20,9 @@ const f32 = (t: Tensor) => (t.dtype === 'float32' ? t : cast(t, 'float32'));
 
 function checkSameShape(name: string, yTrue: Tensor, yPred: Tensor): void {
   if (yTrue.shape.join() !== yPred.shape.join()) {
-    throw new Error(`${name}: labels have shape [${yTrue.shape}], predictions [${yPred.shape}]; they must match`);
+    throw new Error(
+      `${name}: labels have shape [${yTrue.shape}], predictions [${yPred.shape}]; they must match`,
+    );
   }
 }
 
@@ -31,9 +37,12 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits
 export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits = false): Tensor {
   const classes = yPred.shape[yPred.rank - 1];
   let labels = yTrue;
-  if (labels.rank === yPred.rank && labels.shape[labels.rank - 1] === 1) labels = labels.reshape(labels.shape.slice(0, -1));
+  if (labels.rank === yPred.rank && labels.shape[labels.rank - 1] === 1)
+    labels = labels.reshape(labels.shape.slice(0, -1));
   if (labels.rank !== yPred.rank - 1 || labels.shape.join() !== yPred.shape.slice(0, -1).join()) {
-    throw new Error(`sparseCategoricalCrossentropy: labels have shape [${yTrue.shape}], expected [${yPred.shape.slice(0, -1)}] (class indices) for predictions [${yPred.shape}]`);
+    throw new Error(
+      `sparseCategoricalCrossentropy: labels have shape [${yTrue.shape}], expected [${yPred.shape.slice(0, -1)}] (class indices) for predictions [${yPred.shape}]`,
+    );
   }
   const idx = labels.dtype === 'int32' ? labels : cast(labels, 'int32');
   return categoricalCrossentropy(oneHot(idx, classes).cast('float32'), yPred, fromLogits);
@@ -78,6 +87,9 @@ export function getLoss(id: LossName | string | LossFn, where = 'compile'): { na
   if (typeof id === 'function') return { name: id.name || 'custom', fn: id };
   const name = (ALIASES[id] ?? id) as LossName;
   const fn = LOSSES[name];
-  if (!fn) throw new Error(`${where}: unknown loss '${id}'; expected one of ${Object.keys(LOSSES).join(', ')} or a function (yTrue, yPred) => Tensor`);
+  if (!fn)
+    throw new Error(
+      `${where}: unknown loss '${id}'; expected one of ${Object.keys(LOSSES).join(', ')} or a function (yTrue, yPred) => Tensor`,
+    );
   return { name, fn };
 }

@@ -48,7 +48,12 @@ const ALIASES: Record<string, string> = {
  * loss, binary for binary cross-entropy or a single output unit, categorical otherwise.
  * The returned name is what logs and History use ('accuracy' stays 'accuracy').
  */
-export function getMetric(id: string | MetricFn, lossName: string, outputUnits: number | null, where = 'compile'): { name: string; fn: MetricFn } {
+export function getMetric(
+  id: string | MetricFn,
+  lossName: string,
+  outputUnits: number | null,
+  where = 'compile',
+): { name: string; fn: MetricFn } {
   if (typeof id === 'function') return { name: id.name || 'metric', fn: id };
   if (id === 'accuracy' || id === 'acc') {
     const fn =
@@ -61,6 +66,9 @@ export function getMetric(id: string | MetricFn, lossName: string, outputUnits: 
   }
   const name = ALIASES[id] ?? id;
   const fn = METRICS[name];
-  if (!fn) throw new Error(`${where}: unknown metric '${id}'; expected accuracy, ${Object.keys(METRICS).join(', ')} or a function`);
+  if (!fn)
+    throw new Error(
+      `${where}: unknown metric '${id}'; expected accuracy, ${Object.keys(METRICS).join(', ')} or a function`,
+    );
   return { name, fn };
 }

@@ -27,7 +27,8 @@ export function formatStepTime(sec: number): string {
 
 function formatEta(sec: number): string {
   const s = Math.round(sec);
-  if (s > 3600) return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  if (s > 3600)
+    return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
   if (s > 60) return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
   return `${s}s`;
 }
@@ -92,7 +93,9 @@ export class ProgbarLogger extends Callback {
     const total = `${elapsed.toFixed(0)}s`;
     const keys = this.keys(logs);
     if (this.verbose === 2) {
-      this.out.write(`${steps}/${steps} - ${total} - ${metricsText(logs, keys).slice(3)} - ${total}/epoch - ${formatStepTime(perStep)}\n`);
+      this.out.write(
+        `${steps}/${steps} - ${total} - ${metricsText(logs, keys).slice(3)} - ${total}/epoch - ${formatStepTime(perStep)}\n`,
+      );
       return;
     }
     const line = `${progressBar(this.seen, this.params!.steps ?? this.seen)} - ${total} ${formatStepTime(perStep)}${metricsText(logs, keys)}`;

@@ -7,8 +7,14 @@ export type ExplicitPadding = [[number, number], [number, number], [number, numb
 export type PadType = 'valid' | 'same' | number | ExplicitPadding;
 export type RoundingMode = 'floor' | 'round' | 'ceil';
 
-export function pair(v: number | [number, number] | undefined, fallback: number, op: string, arg: string): [number, number] {
-  const p: number[] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
+export function pair(
+  v: number | [number, number] | undefined,
+  fallback: number,
+  op: string,
+  arg: string,
+): [number, number] {
+  const p: number[] =
+    v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   check(
     p.length === 2 && p.every((n) => Number.isInteger(n) && n >= 1),
     op,
@@ -20,7 +26,11 @@ export function pair(v: number | [number, number] | undefined, fallback: number,
 /** tfjs' rounding of a fractional output size: truncation unless dimRoundingMode says otherwise. */
 function rounded(v: number, mode: RoundingMode | undefined, op: string): number {
   if (mode === undefined) return Math.trunc(v);
-  check(mode === 'floor' || mode === 'round' || mode === 'ceil', op, () => `'dimRoundingMode' must be 'floor', 'round' or 'ceil', got ${JSON.stringify(mode)}`);
+  check(
+    mode === 'floor' || mode === 'round' || mode === 'ceil',
+    op,
+    () => `'dimRoundingMode' must be 'floor', 'round' or 'ceil', got ${JSON.stringify(mode)}`,
+  );
   return Math[mode](v);
 }
 
@@ -68,17 +78,27 @@ export function computeConv2DInfo(
     outH = Math.ceil((inH - effH + 1) / strideH);
     outW = Math.ceil((inW - effW + 1) / strideW);
   } else if (typeof pad === 'number') {
-    check(Number.isInteger(pad) && pad >= 0, op, () => `numeric 'pad' must be a non-negative integer, got ${pad}`);
+    check(
+      Number.isInteger(pad) && pad >= 0,
+      op,
+      () => `numeric 'pad' must be a non-negative integer, got ${pad}`,
+    );
     padTop = padBottom = padLeft = padRight = pad;
     outH = rounded((inH - effH + 2 * pad) / strideH + 1, roundingMode, op);
     outW = rounded((inW - effW + 2 * pad) / strideW + 1, roundingMode, op);
   } else if (Array.isArray(pad)) {
     check(
-      pad.length === 4 && pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0)),
+      pad.length === 4 &&
+        pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0)),
       op,
-      () => `explicit 'pad' must be [[0,0],[top,bottom],[left,right],[0,0]] of non-negative integers, got ${JSON.stringify(pad)}`,
+      () =>
+        `explicit 'pad' must be [[0,0],[top,bottom],[left,right],[0,0]] of non-negative integers, got ${JSON.stringify(pad)}`,
     );
-    check(pad[0][0] === 0 && pad[0][1] === 0 && pad[3][0] === 0 && pad[3][1] === 0, op, () => `explicit 'pad' cannot pad the batch or channel dimension: ${JSON.stringify(pad)}`);
+    check(
+      pad[0][0] === 0 && pad[0][1] === 0 && pad[3][0] === 0 && pad[3][1] === 0,
+      op,
+      () => `explicit 'pad' cannot pad the batch or channel dimension: ${JSON.stringify(pad)}`,
+    );
     [padTop, padBottom] = pad[1];
     [padLeft, padRight] = pad[2];
     outH = rounded((inH + padTop + padBottom - effH) / strideH + 1, roundingMode, op);
@@ -94,7 +114,23 @@ export function computeConv2DInfo(
       `with pad ${JSON.stringify(pad)}: output would be ${outH}x${outW}`,
   );
   return {
-    batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW,
-    padTop, padLeft, padBottom, padRight, multiplier,
+    batch,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+    multiplier,
   };
 }

@@ -3,7 +3,7 @@
 import type { Conv2DInfo } from '../../backend/primitives.js';
 import { ENGINE } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { computeConv2DInfo, pair, type PadType, type RoundingMode } from './conv-info.js';
+import { computeConv2DInfo, type PadType, pair, type RoundingMode } from './conv-info.js';
 import { check, commonDtype, convert, describe, fail, requireFloat, type TensorLike } from './util.js';
 
 export { computeConv2DInfo, type ExplicitPadding, type PadType, type RoundingMode } from './conv-info.js';

@@ -167,7 +167,11 @@ export function concat(tensors: TensorLike[], axis = 0): Tensor {
     let ts = tensors.map((x, i) => convert(x, `tensors[${i}]`, 'concat'));
     // under automatic mixed precision, mixed float inputs meet in the 16-bit dtype
     const ac = ENGINE.autocast;
-    if (ac && ts.some((t) => isFloatDType(t.dtype) && t.dtype !== ts[0].dtype) && ts.every((t) => isFloatDType(t.dtype))) {
+    if (
+      ac &&
+      ts.some((t) => isFloatDType(t.dtype) && t.dtype !== ts[0].dtype) &&
+      ts.every((t) => isFloatDType(t.dtype))
+    ) {
       ts = ts.map((t) => (t.dtype === ac.dtype ? t : cast(t, ac.dtype)));
     }
     const first = ts[0];
