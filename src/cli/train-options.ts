@@ -72,7 +72,7 @@ export function resolveTrainOptions(f: TrainFlags, quick: boolean): TrainOptions
     ? { model: 'resnet50' as const, imageSize: 224, batchSize: 80, lr: 1e-4, epochs: 5, count: 1500 }
     : quick
       ? { model: 'smallcnn' as const, imageSize: 32, batchSize: 32, lr: 3e-3, epochs: 1, count: 300 }
-      : { model: 'smallcnn' as const, imageSize: 64, batchSize: 32, lr: 3e-3, epochs: 3, count: 1500 };
+      : { model: 'smallcnn' as const, imageSize: 64, batchSize: 32, lr: 3e-3, epochs: 3, count: 1200 };
   if (f.lossScale !== undefined && (f.policy ?? 'float32') !== 'mixed_float16') {
     throw new UsageError(
       `--loss-scale applies to --policy mixed_float16 only (policy is ${f.policy ?? 'float32'})`,
