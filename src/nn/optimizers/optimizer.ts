@@ -285,10 +285,13 @@ export abstract class Optimizer {
         );
         pairs.forEach(([v], i) => {
           const slots = this.slotsFor(v);
-          let value = v.dtype === 'float32' ? (v as Tensor) : cast(v, 'float32');
-          if (this.decays(v.name)) value = sub(value, mul(mul(value, this.wd!), lr));
-          const next = this.updateVariable(value, g32[i], lr, slots, v.name);
-          v.assign(v.dtype === 'float32' ? next : cast(next, v.dtype));
+          // one variable's temporaries at a time: the update's peak is one layer's, not the model's
+          tidy(() => {
+            let value = v.dtype === 'float32' ? (v as Tensor) : cast(v, 'float32');
+            if (this.decays(v.name)) value = sub(value, mul(mul(value, this.wd!), lr));
+            const next = this.updateVariable(value, g32[i], lr, slots, v.name);
+            v.assign(v.dtype === 'float32' ? next : cast(next, v.dtype));
+          });
         });
       }),
     );
