@@ -23,8 +23,12 @@ export interface FusedSpec {
   reduce?: { op: ReduceOp; expr: number; axes: number[]; shape: readonly number[]; dtype: DType };
 }
 
-/** A compiled fused kernel: input buffers in, new output buffers out (stores, then the reduction). */
-export type FusedKernel = (inputs: readonly object[]) => object[];
+/**
+ * A compiled fused kernel: input buffers in, output buffers out (stores, then the reduction).
+ * `reuse[k]`, when given, is an input buffer of store k's size and dtype that dies here: the
+ * kernel writes store k into it (element i is read before it is written) instead of allocating.
+ */
+export type FusedKernel = (inputs: readonly object[], reuse?: readonly (object | null)[]) => object[];
 
 export interface FusedCompiler {
   compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string };

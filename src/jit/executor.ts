@@ -38,7 +38,16 @@ export function execute(plan: Plan, target: Backend, inputs: readonly DataId[]):
         target.kernels[n.prim](s.inputs.map(info), n.attrs as never, { shape: n.shape, dtype: n.dtype }),
       );
     } else {
-      const ids = c.kernel!(s.inputs.map((v) => vals[v]!));
+      // an input buffer that dies here and that nothing else shares can become an output
+      const reuse = (c.reuse ?? []).map((j) => {
+        if (j === null) return null;
+        const id = vals[s.inputs[j]]!;
+        return uses.get(id) === 1 && !external.has(id) ? id : null;
+      });
+      const ids = c.kernel!(
+        s.inputs.map((v) => vals[v]!),
+        reuse,
+      );
       s.outs.forEach((v, i) => hold(v, ids[i]));
     }
     for (const v of c.frees) release(v);

@@ -3,7 +3,9 @@
 import type { Backend } from '../backend/backend.js';
 import type { FusedCompiler, FusedKernel } from '../backend/fused.js';
 import { type FusionStats, fuse, type Step } from './fusion.js';
-import { formatGraph, type Graph } from './graph.js';
+import { formatGraph, type Graph, valueInfo } from './graph.js';
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 import { optimize, type PassStats } from './passes.js';
 
 export interface CompiledStep {
@@ -11,6 +13,8 @@ export interface CompiledStep {
   kernel?: FusedKernel;
   /** values whose last use is this step (freed after it runs) */
   frees: number[];
+  /** fused steps: for each stored output, the position of a dying input whose buffer it can take */
+  reuse?: (number | null)[];
 }
 
 export interface Plan {
@@ -61,6 +65,27 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
     for (const v of produced(c)) if (!last.has(v) && !keep.has(v)) c.frees.push(v); // produced but unused
   });
   for (const [v, i] of last) if (v >= I && !keep.has(v)) compiled[i].frees.push(v);
+  // in-place outputs: a stored value may take the buffer of an input of its shape and dtype that
+  // dies at this step (a bias+activation epilogue writes over the matMul/conv2d output it reads)
+  for (const c of compiled) {
+    const s = c.step;
+    if (s.kind !== 'fused') continue;
+    const taken = new Set<number>();
+    c.reuse = s.spec.stores.map((e) => {
+      const want = s.spec.exprs[e].dtype;
+      const j = s.inputs.findIndex(
+        (u, k) =>
+          !taken.has(k) &&
+          u >= I &&
+          c.frees.includes(u) &&
+          valueInfo(graph, u).dtype === want &&
+          sameShape(valueInfo(graph, u).shape, s.spec.shape),
+      );
+      if (j < 0) return null;
+      taken.add(j);
+      return j;
+    });
+  }
   const kernels = compiled.filter(
     (c) => !(c.step.kind === 'kernel' && c.step.node.prim === 'reshape'),
   ).length;
@@ -75,6 +100,8 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
     dump(
       `== ${kernels} kernels: ${fusion.groups} fused groups over ${fusion.fusedNodes} nodes (${fusion.reductionsFused} with a reduction)`,
     );
+    const inPlace = compiled.filter((c) => c.reuse?.some((j) => j !== null)).length;
+    dump(`== ${inPlace} fused kernels write in place over an input that dies there`);
     for (const s of sources) dump(`-- fused kernel\n${s}`);
   }
   return { graph, steps: compiled, kernels, passes, fusion, sources };

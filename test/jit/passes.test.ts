@@ -108,3 +108,26 @@ describe('fuse', () => {
     ]);
   });
 });
+
+describe('memory planning', () => {
+  it('frees values after their last use and lets a bias+relu epilogue write over the dying matMul output', async () => {
+    const { compilePlan, noDump } = await import('../../src/jit/plan.js');
+    const { ENGINE } = await import('../../src/tensor/engine.js');
+    await import('../../src/index.js');
+    const g: Graph = {
+      inputs: [f32([4, 3]), f32([3, 5]), f32([5])],
+      nodes: [
+        node('matMul', { transposeA: false, transposeB: false }, [0, 1], [4, 5]), // %3, dies in the epilogue
+        node('binary', { op: 'add' }, [3, 2], [4, 5]), // %4
+        node('unary', { op: 'relu' }, [4], [4, 5]), // %5
+      ],
+      outputs: [5],
+    };
+    const plan = compilePlan(g, ENGINE.backend, noDump);
+    expect(plan.kernels).toBe(2);
+    const [mm, epilogue] = plan.steps;
+    expect(mm.step.kind).toBe('kernel');
+    expect(epilogue.frees).toContain(3);
+    expect(epilogue.reuse).toEqual([0]); // relu's output takes input 0's (the matMul result's) buffer
+  });
+});

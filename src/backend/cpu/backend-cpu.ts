@@ -37,7 +37,16 @@ export class CpuBackend implements Backend, FusedCompiler {
   /** A JIT-fused kernel as generated JavaScript over this backend's buffers. */
   compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string } {
     const { run, source } = compileFusedJs(spec);
-    return { kernel: (inputs) => run(inputs.map((id) => this.values(id))).map((v) => this.adopt(v)), source };
+    const kernel: FusedKernel = (inputs, reuse = []) => {
+      const into = spec.stores.map((_, k) => (reuse[k] ? this.values(reuse[k]!) : null));
+      const outs = run(
+        inputs.map((id) => this.values(id)),
+        into,
+      );
+      // a reused buffer is returned as the same data id; fresh arrays become new buffers
+      return outs.map((v, k) => (k < into.length && into[k] === v ? reuse[k]! : this.adopt(v)));
+    };
+    return { kernel, source };
   }
 
   /** Takes ownership of `values` (callers pass fresh arrays). */

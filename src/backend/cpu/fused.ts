@@ -138,7 +138,7 @@ export function generateFused(spec: FusedSpec): string {
   const name = (i: number) => `v${i}`;
   const lines: string[] = [];
   lines.push(...spec.inputs.map((_, k) => `const X${k} = inputs[${k}];`));
-  lines.push(...spec.stores.map((e, k) => `const O${k} = RT.alloc('${dtypes[e]}', ${n});`));
+  lines.push(...spec.stores.map((e, k) => `const O${k} = reuse[${k}] ?? RT.alloc('${dtypes[e]}', ${n});`));
   const allStrides = spec.inputs.map((inp) => broadcastStrides(inp.shape, spec.shape));
   const size = (inp: { shape: readonly number[] }) => inp.shape.reduce((p, d) => p * d, 1);
   const flat = spec.inputs.map((inp) => size(inp) === n);
@@ -232,11 +232,11 @@ export function generateFused(spec: FusedSpec): string {
   return lines.join('\n');
 }
 
-export function compileFusedJs(spec: FusedSpec): { run: (inputs: Storage[]) => Storage[]; source: string } {
+export function compileFusedJs(spec: FusedSpec): { run: (inputs: Storage[], reuse: (Storage | null)[]) => Storage[]; source: string } {
   const source = generateFused(spec);
   // the prelude runs once per kernel; the returned closure is the kernel
-  const make = new Function('RT', `${PRELUDE}\nreturn function kernel(inputs) {\n${source}\n};`) as (
+  const make = new Function('RT', `${PRELUDE}\nreturn function kernel(inputs, reuse) {\n${source}\n};`) as (
     rt: typeof RT,
-  ) => (inputs: Storage[]) => Storage[];
+  ) => (inputs: Storage[], reuse: (Storage | null)[]) => Storage[];
   return { run: make(RT), source };
 }
