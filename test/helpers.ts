@@ -107,3 +107,16 @@ export function expectTensor(got: Tensor, want: Nd, dtype: DType, tol: number = 
 export function seededShape(rank: number, seed: number, maxDim = 4): number[] {
   return seededFloats(rank, seed, 1, maxDim + 1).map(Math.floor);
 }
+
+/** Live tensors created by f beyond those it returns (0 when intermediates and converted arrays are freed). */
+export function leaked(f: () => unknown): number {
+  const before = keel.memory().numTensors;
+  let returned = 0;
+  try {
+    const r = f();
+    returned = r instanceof keel.Tensor ? 1 : Array.isArray(r) ? r.length : Object.keys(r as object).length;
+  } catch {
+    // failing ops must free what they made too
+  }
+  return keel.memory().numTensors - before - returned;
+}

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as keel from '../../src/index.js';
-import { expectTensor, randomNd, seededFloats, seededShape, TOL, tensorOf } from '../helpers.js';
+import { expectTensor, leaked, randomNd, seededFloats, seededShape, TOL, tensorOf } from '../helpers.js';
 import { BINARY, binaryRef, type FloatDType, nd, UNARY, unaryRef, whereRef } from '../reference.js';
 
 const FLOATS: FloatDType[] = ['float32', 'float16', 'bfloat16'];
@@ -589,19 +589,6 @@ describe('composite activations and helpers', () => {
     expect(() => keel.clipByValue(keel.ones([2]), Number.NaN, 1)).toThrow(/clipByValue: clipValueMin NaN/);
   });
 });
-
-/** Live tensors created by f beyond those it returns (0 when intermediates and converted arrays are freed). */
-function leaked(f: () => unknown): number {
-  const before = keel.memory().numTensors;
-  let returned = 0;
-  try {
-    const r = f();
-    returned = r instanceof keel.Tensor ? 1 : Array.isArray(r) ? r.length : Object.keys(r as object).length;
-  } catch {
-    // failing ops must free what they made too
-  }
-  return keel.memory().numTensors - before - returned;
-}
 
 describe('memory', () => {
   it('composite ops free their intermediates and converted arrays, also when they throw', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../src/dtype.js';
 import * as keel from '../../src/index.js';
-import { expectTensor, randomNd, seededFloats, seededShape, tensorOf } from '../helpers.js';
+import { expectTensor, leaked, randomNd, seededFloats, seededShape, tensorOf } from '../helpers.js';
 import {
   concatRef,
   gatherRef,
@@ -434,19 +434,6 @@ describe('layout errors name the op and the argument', () => {
     );
   });
 });
-
-/** Live tensors created by f beyond those it returns (0 when intermediates and converted arrays are freed). */
-function leaked(f: () => unknown): number {
-  const before = keel.memory().numTensors;
-  let returned = 0;
-  try {
-    const r = f();
-    returned = r instanceof keel.Tensor ? 1 : Array.isArray(r) ? r.length : Object.keys(r as object).length;
-  } catch {
-    // failing ops must free what they made too
-  }
-  return keel.memory().numTensors - before - returned;
-}
 
 describe('memory', () => {
   it('layout ops free their intermediates and converted arrays', () => {

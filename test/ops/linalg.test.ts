@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as keel from '../../src/index.js';
-import { expectTensor, randomNd, seededShape, TOL, tensorOf } from '../helpers.js';
+import { expectTensor, leaked, randomNd, seededShape, TOL, tensorOf } from '../helpers.js';
 import { type FloatDType, matMulRef, nd } from '../reference.js';
 
 const FLOATS: FloatDType[] = ['float32', 'float16', 'bfloat16'];
@@ -170,19 +170,6 @@ describe('outerProduct and dot', () => {
     expect(() => keel.dot(keel.ones([3]), keel.ones([2]))).toThrow(/matMul: inner dimensions differ/);
   });
 });
-
-/** Live tensors created by f beyond those it returns (0 when intermediates and converted arrays are freed). */
-function leaked(f: () => unknown): number {
-  const before = keel.memory().numTensors;
-  let returned = 0;
-  try {
-    const r = f();
-    returned = r instanceof keel.Tensor ? 1 : Array.isArray(r) ? r.length : Object.keys(r as object).length;
-  } catch {
-    // failing ops must free what they made too
-  }
-  return keel.memory().numTensors - before - returned;
-}
 
 describe('memory', () => {
   it('matMul, outerProduct and dot free their intermediates', () => {

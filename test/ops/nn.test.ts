@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as keel from '../../src/index.js';
-import { expectClose, expectTensor, randomNd, seededFloats, TOL, tensorOf } from '../helpers.js';
+import { expectClose, expectTensor, leaked, randomNd, seededFloats, TOL, tensorOf } from '../helpers.js';
 import {
   batchNormRef,
   type FloatDType,
@@ -434,19 +434,6 @@ describe('losses', () => {
     );
   });
 });
-
-/** Live tensors created by f beyond those it returns (0 when intermediates and converted arrays are freed). */
-function leaked(f: () => unknown): number {
-  const before = keel.memory().numTensors;
-  let returned = 0;
-  try {
-    const r = f();
-    returned = r instanceof keel.Tensor ? 1 : Array.isArray(r) ? r.length : Object.keys(r as object).length;
-  } catch {
-    // failing ops must free what they made too
-  }
-  return keel.memory().numTensors - before - returned;
-}
 
 describe('memory', () => {
   it('nn ops and losses free their intermediates and converted arrays', () => {
