@@ -84,3 +84,11 @@ describe('creating tensors', () => {
     w.dispose();
   });
 });
+
+describe('backends', () => {
+  it("say what is missing: 'cuda' is not built yet, unknown names list the available ones", async () => {
+    await expect(keel.setBackend('cuda')).rejects.toThrow(/no CUDA backend yet/);
+    await expect(keel.setBackend('tpu')).rejects.toThrow(/unknown backend 'tpu'; available: cpu, cuda/);
+    expect(keel.getBackend()).toBe('cpu');
+  });
+});
