@@ -31,7 +31,7 @@ export interface UnderflowStats {
 }
 
 /** Counts, over a strided sample of each gradient, the values float16 cannot represent well. */
-export function gradientUnderflow(grads: Tensor[], perTensor = SAMPLE_PER_TENSOR): UnderflowStats {
+export function gradientUnderflow(grads: Tensor[], perTensor = SAMPLE_PER_TENSOR, scale = 1): UnderflowStats {
   let sampled = 0;
   let flush = 0;
   let sub = 0;
@@ -39,7 +39,7 @@ export function gradientUnderflow(grads: Tensor[], perTensor = SAMPLE_PER_TENSOR
     const v = g.dataSync();
     const step = Math.max(1, Math.floor(v.length / perTensor));
     for (let i = 0; i < v.length; i += step) {
-      const a = Math.abs(v[i]);
+      const a = Math.abs(v[i] * scale);
       sampled++;
       if (a === 0) continue;
       if (a <= F16_FLUSH) flush++;
@@ -176,15 +176,15 @@ export class PrecisionMonitor extends Callback {
   }
 
   private get optimizer() {
-    return (this.model as unknown as { optimizer?: { gradientObserver: ((g: Tensor[]) => void) | null } })
+    return (this.model as unknown as { optimizer?: { gradientObserver: ((g: Tensor[], scale: number) => void) | null } })
       .optimizer;
   }
 
   override onTrainBegin(): void {
     const opt = this.optimizer;
     if (!opt) return;
-    opt.gradientObserver = (grads) => {
-      if (this.sampleEvery > 0 && this.step % this.sampleEvery === 0) this.pending = gradientUnderflow(grads);
+    opt.gradientObserver = (grads, scale) => {
+      if (this.sampleEvery > 0 && this.step % this.sampleEvery === 0) this.pending = gradientUnderflow(grads, SAMPLE_PER_TENSOR, scale);
     };
   }
 

@@ -117,13 +117,14 @@ export class LossScaleOptimizer extends Optimizer {
    * Applies unscaled gradients unless one of them holds Inf/NaN: then the step is skipped (nothing
    * changes but the scale) and a dynamic scale halves; otherwise it may double.
    */
-  override applyGradients(grads: GradientsInput): void {
+  override applyGradients(grads: GradientsInput, gradScale = 1): void {
     const list = Array.isArray(grads) ? grads.map((g) => g.tensor) : Object.values(grads);
-    this.gradientObserver?.(list);
+    this.gradientObserver?.(list, gradScale);
+    // scaling by a finite factor keeps finite values finite: the check can run on scaled gradients
     const finite = allFinite(list);
     this.lastStepSkipped = !finite;
     if (finite) {
-      this.innerOptimizer.applyGradients(grads);
+      this.innerOptimizer.applyGradients(grads, gradScale);
       this.consecutiveSkips = 0;
       if (this.dynamic && ++this.counter >= this.dynamicGrowthSteps) {
         this.scale *= 2;
@@ -147,7 +148,11 @@ export class LossScaleOptimizer extends Optimizer {
     }
   }
 
-  /** Scales f's loss, differentiates, unscales, then applies (or skips); returns the unscaled loss. */
+  /**
+   * Scales f's loss, differentiates, then applies the gradients with a 1/scale factor (or skips the
+   * step); returns the unscaled loss. The inner optimizer unscales each gradient as it uses it, so no
+   * second, unscaled copy of all gradients is ever made.
+   */
   override minimize(f: () => Tensor, returnCost = false, varList?: Variable[]): Tensor | null {
     let loss: Tensor | null = null;
     const { value, grads } = variableGrads(() => {
@@ -156,12 +161,10 @@ export class LossScaleOptimizer extends Optimizer {
       return this.getScaledLoss(l);
     }, varList);
     value.dispose();
-    const unscaled = ENGINE.noGrad(() => this.getUnscaledGradients(grads));
-    dispose(grads);
     try {
-      this.applyGradients(unscaled);
+      this.applyGradients(grads, 1 / this.scale);
     } finally {
-      dispose(Object.values(unscaled));
+      dispose(Object.values(grads));
     }
     const out = loss as unknown as Tensor;
     out.kept = false;

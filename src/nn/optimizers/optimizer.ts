@@ -107,8 +107,8 @@ export abstract class Optimizer {
 
   private iter = 0;
 
-  /** Called with the (unscaled) gradients of each step before the update; diagnostics use it. */
-  gradientObserver: ((grads: Tensor[]) => void) | null = null;
+  /** Called with each step's gradients and the factor that unscales them, before the update (diagnostics). */
+  gradientObserver: ((grads: Tensor[], scale: number) => void) | null = null;
 
   private lr: LearningRate;
   private clip: Partial<Record<ClipKey, number>> = {};
@@ -271,25 +271,33 @@ export abstract class Optimizer {
 
   /**
    * Applies one update from gradients keyed by variable name (or tfjs' `[{ name, tensor }]`): the
-   * gradients are cast to float32, clipped, then each variable is decayed and updated; `iterations`
-   * then grows by one. The caller keeps ownership of the gradient tensors.
+   * gradients are cast to float32, multiplied by `gradScale` (a LossScaleOptimizer passes 1/scale),
+   * clipped, then each variable is decayed and updated; `iterations` then grows by one. Gradients are
+   * prepared one variable at a time, so no second full set of gradients ever exists. The caller
+   * keeps ownership of the gradient tensors.
    */
-  applyGradients(grads: GradientsInput): void {
+  applyGradients(grads: GradientsInput, gradScale = 1): void {
     const pairs = this.resolve(grads);
-    this.gradientObserver?.(pairs.map(([, g]) => g));
+    this.gradientObserver?.(
+      pairs.map(([, g]) => g),
+      gradScale,
+    );
     const lr = this.learningRate;
     ENGINE.noGrad(() =>
       tidy(() => {
-        const g32 = this.clipGradients(
-          pairs.map(([, g]) => (g.dtype === 'float32' ? g : cast(g, 'float32'))),
-        );
-        pairs.forEach(([v], i) => {
+        const prepare = (g: Tensor) => {
+          const g32 = g.dtype === 'float32' ? g : cast(g, 'float32');
+          return gradScale === 1 ? g32 : mul(g32, gradScale);
+        };
+        const globalFactor = this.globalClipFactor(pairs.map(([, g]) => g), prepare);
+        pairs.forEach(([v, g]) => {
           const slots = this.slotsFor(v);
           // one variable's temporaries at a time: the update's peak is one layer's, not the model's
           tidy(() => {
+            const g32 = this.clipOne(prepare(g), globalFactor);
             let value = v.dtype === 'float32' ? (v as Tensor) : cast(v, 'float32');
             if (this.decays(v.name)) value = sub(value, mul(mul(value, this.wd!), lr));
-            const next = this.updateVariable(value, g32[i], lr, slots, v.name);
+            const next = this.updateVariable(value, g32, lr, slots, v.name);
             v.assign(v.dtype === 'float32' ? next : cast(next, v.dtype));
           });
         });
@@ -367,21 +375,27 @@ export abstract class Optimizer {
     return out;
   }
 
-  private clipGradients(gs: Tensor[]): Tensor[] {
-    const { clipNorm, clipValue, globalClipNorm } = this.clip;
-    if (clipNorm !== undefined)
-      return gs.map((g) => div(mul(g, clipNorm), maximum(sqrt(sum(square(g))), clipNorm)));
-    if (globalClipNorm !== undefined && gs.length > 0) {
-      let sq = sum(square(gs[0]));
-      for (let i = 1; i < gs.length; i++) sq = add(sq, sum(square(gs[i])));
-      const norm = sqrt(sq);
-      // clip / max(norm, clip); `norm - norm` turns the scale into NaN when the norm is not finite (Keras).
-      const scale = add(div(globalClipNorm, maximum(norm, globalClipNorm)), sub(norm, norm));
-      return gs.map((g) => mul(g, scale));
-    }
-    if (clipValue !== undefined) return gs.map((g) => clipByValue(g, -clipValue, clipValue));
-    return gs;
+  /** globalClipNorm's factor clip / max(norm, clip) over all gradients, or null without it. */
+  private globalClipFactor(gs: Tensor[], prepare: (g: Tensor) => Tensor): Tensor | null {
+    const { globalClipNorm } = this.clip;
+    if (globalClipNorm === undefined || gs.length === 0) return null;
+    // one scalar per gradient; each full-size temporary is freed at once
+    let sq = tidy(() => sum(square(prepare(gs[0]))));
+    for (let i = 1; i < gs.length; i++) sq = add(sq, tidy(() => sum(square(prepare(gs[i])))));
+    const norm = sqrt(sq);
+    // `norm - norm` turns the factor into NaN when the norm is not finite (Keras)
+    return add(div(globalClipNorm, maximum(norm, globalClipNorm)), sub(norm, norm));
   }
+
+  /** One (float32, unscaled) gradient clipped by clipNorm, the global factor, or clipValue. */
+  private clipOne(g: Tensor, globalFactor: Tensor | null): Tensor {
+    const { clipNorm, clipValue } = this.clip;
+    if (clipNorm !== undefined) return div(mul(g, clipNorm), maximum(sqrt(sum(square(g))), clipNorm));
+    if (globalFactor) return mul(g, globalFactor);
+    if (clipValue !== undefined) return clipByValue(g, -clipValue, clipValue);
+    return g;
+  }
+
 
   /** This variable's slots, created (float32 zeros) on its first update. */
   private slotsFor(v: Variable): Record<string, Variable> {
