@@ -27,7 +27,13 @@ for (const [p, k] of Object.entries(backend.kernels)) {
 const compileFused = backend.compileFused.bind(backend);
 backend.compileFused = (spec) => {
   const c = compileFused(spec);
-  return { ...c, kernel: (ins) => (launches++, c.kernel(ins)) };
+  return {
+    ...c,
+    kernel: (ins, reuse) => {
+      launches++;
+      return c.kernel(ins, reuse);
+    },
+  };
 };
 
 const onehot = (n, k) =>

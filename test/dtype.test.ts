@@ -31,14 +31,14 @@ function refBf16Bits(x: number): number {
   if (Number.isNaN(x)) return -1; // checked separately
   const lo = bits >>> 16;
   const hi = lo + 1;
-  const valueOf = (h: number) => {
+  const bf16Value = (h: number) => {
     view.setUint32(0, (h << 16) >>> 0);
     return view.getFloat32(0);
   };
   const fx = Math.fround(x);
-  const a = valueOf(lo);
+  const a = bf16Value(lo);
   if (a === fx) return lo;
-  const b = valueOf(hi); // may be the next binade or infinity: both exact
+  const b = bf16Value(hi); // may be the next binade or infinity: both exact
   const da = Math.abs(fx - a);
   const db = Math.abs(b - fx);
   if (da < db) return lo;

@@ -14,7 +14,9 @@ export function execute(plan: Plan, target: Backend, inputs: readonly DataId[]):
     vals[v] = id;
     uses.set(id, (uses.get(id) ?? 0) + 1);
   };
-  inputs.forEach((id, i) => hold(i, id));
+  inputs.forEach((id, i) => {
+    hold(i, id);
+  });
   const release = (v: number) => {
     const id = vals[v]!;
     vals[v] = undefined;
@@ -48,7 +50,9 @@ export function execute(plan: Plan, target: Backend, inputs: readonly DataId[]):
         s.inputs.map((v) => vals[v]!),
         reuse,
       );
-      s.outs.forEach((v, i) => hold(v, ids[i]));
+      s.outs.forEach((v, i) => {
+        hold(v, ids[i]);
+      });
     }
     for (const v of c.frees) release(v);
   }

@@ -57,13 +57,15 @@ export function formatGraph(g: Graph, title: string): string {
   const lines = [
     `== ${title}: ${g.inputs.length} inputs, ${g.nodes.length} nodes, ${g.outputs.length} outputs`,
   ];
-  g.inputs.forEach((i, k) => lines.push(`  %${k} = input ${i.dtype}[${i.shape}]`));
+  g.inputs.forEach((i, k) => {
+    lines.push(`  %${k} = input ${i.dtype}[${i.shape}]`);
+  });
   const I = g.inputs.length;
-  g.nodes.forEach((n, k) =>
+  g.nodes.forEach((n, k) => {
     lines.push(
       `  %${I + k} = ${n.prim}${attrsText(n.attrs)}(${n.inputs.map((v) => `%${v}`).join(', ')}) : ${n.dtype}[${n.shape}]`,
-    ),
-  );
+    );
+  });
   lines.push(`  outputs: ${g.outputs.map((v) => `%${v}`).join(', ')}`);
   return lines.join('\n');
 }

@@ -5,7 +5,9 @@ import type { FusedCompiler, FusedKernel } from '../backend/fused.js';
 import { type FusionStats, fuse, type Step } from './fusion.js';
 import { formatGraph, type Graph, valueInfo } from './graph.js';
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
 import { optimize, type PassStats } from './passes.js';
 
 export interface CompiledStep {
@@ -61,7 +63,7 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
   const keep = new Set(graph.outputs);
   const I = graph.inputs.length;
   const produced = (c: CompiledStep) => (c.step.kind === 'fused' ? c.step.outs : [c.step.out]);
-  compiled.forEach((c, i) => {
+  compiled.forEach((c, _i) => {
     for (const v of produced(c)) if (!last.has(v) && !keep.has(v)) c.frees.push(v); // produced but unused
   });
   for (const [v, i] of last) if (v >= I && !keep.has(v)) compiled[i].frees.push(v);

@@ -106,7 +106,9 @@ export class TracingBackend implements Backend {
     const inputs: { shape: readonly number[]; dtype: DType }[] = [];
     const slot = new Map<DataId, number>();
     const position = new Map<LazyValue, number>();
-    nodes.forEach((n, k) => position.set(n.out, k));
+    nodes.forEach((n, k) => {
+      position.set(n.out, k);
+    });
     // references: node k as ~k (negative), external buffer as its slot
     const refs = nodes.map((n) =>
       n.inputs.map((x, i) => {

@@ -140,7 +140,9 @@ export function precisionReport(model: ReportModel, x?: Tensor | Tensor[], y?: T
   const after = ENGINE.memory();
   const underflow = gradientUnderflow(Object.values(grads));
   dispose([value, ...Object.values(grads)]);
-  frozen.forEach((v, i) => v.assign(saved[i]));
+  frozen.forEach((v, i) => {
+    v.assign(saved[i]);
+  });
   dispose(saved);
   report.step = {
     peakBytes: after.peakBytes - before.numBytes,
@@ -176,15 +178,19 @@ export class PrecisionMonitor extends Callback {
   }
 
   private get optimizer() {
-    return (this.model as unknown as { optimizer?: { gradientObserver: ((g: Tensor[], scale: number) => void) | null } })
-      .optimizer;
+    return (
+      this.model as unknown as {
+        optimizer?: { gradientObserver: ((g: Tensor[], scale: number) => void) | null };
+      }
+    ).optimizer;
   }
 
   override onTrainBegin(): void {
     const opt = this.optimizer;
     if (!opt) return;
     opt.gradientObserver = (grads, scale) => {
-      if (this.sampleEvery > 0 && this.step % this.sampleEvery === 0) this.pending = gradientUnderflow(grads, SAMPLE_PER_TENSOR, scale);
+      if (this.sampleEvery > 0 && this.step % this.sampleEvery === 0)
+        this.pending = gradientUnderflow(grads, SAMPLE_PER_TENSOR, scale);
     };
   }
 

@@ -179,24 +179,32 @@ class Engine {
     this.active = deferred;
     const refs: DataRef[] = [];
     this.deferredRefs = refs;
-    let failed = false;
-    try {
-      return fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
+    const restore = () => {
       this.active = prev;
       this.deferredRefs = prevRefs;
-      for (const ref of refs) {
-        if (ref.refCount <= 0 || ref.backendName !== deferred.name) continue;
-        try {
-          ref.dataId = deferred.settle!(ref.dataId);
-          ref.backendName = deferred.target!.name;
-        } catch (err) {
-          // after a failure in fn, values it never computed stay unusable; don't hide fn's error
-          if (!failed) throw err;
-        }
+    };
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      restore();
+      // after a failure in fn, values it never computed stay unusable; fn's error is what matters
+      this.settle(deferred, refs, true);
+      throw err;
+    }
+    restore();
+    this.settle(deferred, refs, false);
+    return result;
+  }
+  /** Hands a deferred region's live buffers to the real backend (errors ignored after a failure). */
+  private settle(deferred: Backend, refs: DataRef[], failed: boolean): void {
+    for (const ref of refs) {
+      if (ref.refCount <= 0 || ref.backendName !== deferred.name) continue;
+      try {
+        ref.dataId = deferred.settle!(ref.dataId);
+        ref.backendName = deferred.target!.name;
+      } catch (err) {
+        if (!failed) throw err;
       }
     }
   }

@@ -119,7 +119,7 @@ function collapse(shape: readonly number[], strides: number[][], from: number, t
     if (shape[d] === 1) continue;
     const cur: LoopDim = { size: shape[d], strides: strides.map((s) => s[d]) };
     const prev = dims[dims.length - 1];
-    if (prev && prev.strides.every((st, k) => st === cur.strides[k] * cur.size)) {
+    if (prev?.strides.every((st, k) => st === cur.strides[k] * cur.size)) {
       prev.size *= cur.size;
       prev.strides = cur.strides;
     } else dims.push(cur);
@@ -152,7 +152,9 @@ export function generateFused(spec: FusedSpec): string {
       body.push(`const ${name(i)} = ${load(`X${e.input}`, index(e.input), spec.inputs[e.input].dtype)};`);
     else body.push(`const ${name(i)} = ${exprCode(e, name, dtypes)};`);
   }
-  spec.stores.forEach((e, k) => body.push(store(`O${k}`, 'i', name(e), dtypes[e])));
+  spec.stores.forEach((e, k) => {
+    body.push(store(`O${k}`, 'i', name(e), dtypes[e]));
+  });
 
   // loop nest: each strided input's position is carried level by level (q{j}_{level}); the
   // innermost level defines p{j} for the loads. `i` counts elements in flat (row-major) order.
@@ -232,7 +234,10 @@ export function generateFused(spec: FusedSpec): string {
   return lines.join('\n');
 }
 
-export function compileFusedJs(spec: FusedSpec): { run: (inputs: Storage[], reuse: (Storage | null)[]) => Storage[]; source: string } {
+export function compileFusedJs(spec: FusedSpec): {
+  run: (inputs: Storage[], reuse: (Storage | null)[]) => Storage[];
+  source: string;
+} {
   const source = generateFused(spec);
   // the prelude runs once per kernel; the returned closure is the kernel
   const make = new Function('RT', `${PRELUDE}\nreturn function kernel(inputs, reuse) {\n${source}\n};`) as (

@@ -46,7 +46,10 @@ function zeroC(p: Omit<GemmParams, 'a' | 'b' | 'c'> & { c: GemmArray }): void {
 export function gemm(p: GemmParams): void {
   if (p.batch === 0 || p.M === 0 || p.N === 0) return;
   checkParams(p);
-  if (p.K === 0) return zeroC(p);
+  if (p.K === 0) {
+    zeroC(p);
+    return;
+  }
   const native = loadNative();
   if (native) {
     native.gemm(
@@ -97,7 +100,10 @@ export function gemmMixed(p: GemmMixedParams): void {
   }
   if (p.batch === 0 || p.M === 0 || p.N === 0) return;
   checkParams(p);
-  if (p.K === 0) return zeroC(p);
+  if (p.K === 0) {
+    zeroC(p);
+    return;
+  }
   const native = loadNativeMixed();
   if (native) {
     native.gemm(

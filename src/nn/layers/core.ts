@@ -187,7 +187,7 @@ export class Reshape extends Layer {
       const fixed = t.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
       const at = t.indexOf(-1);
       if (at >= 0) t[at] = total / fixed;
-      if (!Number.isInteger(t[at >= 0 ? at : 0]) || t.reduce((a, b) => a * b, 1) !== total) {
+      if (!Number.isInteger(t[Math.max(at, 0)]) || t.reduce((a, b) => a * b, 1) !== total) {
         throw new Error(
           `Reshape '${this.name}': cannot reshape [${known}] (${total} elements) to [${this.targetShape}]`,
         );

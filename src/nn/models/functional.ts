@@ -70,7 +70,13 @@ export class Functional extends Layer {
   override get trainableWeights() {
     if (!this.trainable) return [];
     const seen = new Set<unknown>();
-    return this.layers.flatMap((l) => l.trainableWeights).filter((v) => !seen.has(v) && (seen.add(v), true));
+    return this.layers
+      .flatMap((l) => l.trainableWeights)
+      .filter((v) => {
+        if (seen.has(v)) return false;
+        seen.add(v);
+        return true;
+      });
   }
 
   override get trainable(): boolean {
@@ -143,7 +149,9 @@ export class Functional extends Layer {
       const outs = toList(
         node.layer.apply(node.many ? ins : ins[0], { ...node.kwargs, ...kwargs }) as LayerOutput,
       );
-      node.outputs.forEach((s, i) => values.set(s.id, outs[i]));
+      node.outputs.forEach((s, i) => {
+        values.set(s.id, outs[i]);
+      });
     }
     const outs = this.outputs.map((s) => values.get(s.id)!);
     return this.multiOutput ? outs : outs[0];

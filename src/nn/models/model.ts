@@ -162,7 +162,7 @@ export class LayersModel extends Functional {
 
 /** A functional model from symbolic inputs to outputs (tfjs' tf.model). */
 export function model(args: FunctionalArgs): LayersModel {
-  if (!args || !args.inputs || !args.outputs)
+  if (!args?.inputs || !args.outputs)
     throw new Error('model: expected { inputs, outputs } (symbolic tensors from input() and layer.apply)');
   return new LayersModel(args);
 }

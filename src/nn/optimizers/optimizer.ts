@@ -289,7 +289,10 @@ export abstract class Optimizer {
           const g32 = g.dtype === 'float32' ? g : cast(g, 'float32');
           return gradScale === 1 ? g32 : mul(g32, gradScale);
         };
-        const globalFactor = this.globalClipFactor(pairs.map(([, g]) => g), prepare);
+        const globalFactor = this.globalClipFactor(
+          pairs.map(([, g]) => g),
+          prepare,
+        );
         pairs.forEach(([v, g]) => {
           const slots = this.slotsFor(v);
           // one variable's temporaries at a time: the update's peak is one layer's, not the model's
@@ -381,7 +384,11 @@ export abstract class Optimizer {
     if (globalClipNorm === undefined || gs.length === 0) return null;
     // one scalar per gradient; each full-size temporary is freed at once
     let sq = tidy(() => sum(square(prepare(gs[0]))));
-    for (let i = 1; i < gs.length; i++) sq = add(sq, tidy(() => sum(square(prepare(gs[i])))));
+    for (let i = 1; i < gs.length; i++)
+      sq = add(
+        sq,
+        tidy(() => sum(square(prepare(gs[i])))),
+      );
     const norm = sqrt(sq);
     // `norm - norm` turns the factor into NaN when the norm is not finite (Keras)
     return add(div(globalClipNorm, maximum(norm, globalClipNorm)), sub(norm, norm));
@@ -395,7 +402,6 @@ export abstract class Optimizer {
     if (clipValue !== undefined) return clipByValue(g, -clipValue, clipValue);
     return g;
   }
-
 
   /** This variable's slots, created (float32 zeros) on its first update. */
   private slotsFor(v: Variable): Record<string, Variable> {

@@ -30,9 +30,9 @@ export interface CallbackModel {
   save?(url: string): Promise<unknown>;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: hooks are optional methods of every Callback
+// The hooks are optional methods of every Callback (declaration merging).
 export interface Callback extends CallbackHooks {}
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only declares the optional hooks
 export abstract class Callback {
   model?: CallbackModel;
   params?: TrainParams;
@@ -105,6 +105,9 @@ export class History extends Callback {
   }
   override onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+    for (const [k, v] of Object.entries(logs)) {
+      if (!this.history[k]) this.history[k] = [];
+      this.history[k].push(v);
+    }
   }
 }
