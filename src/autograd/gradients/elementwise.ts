@@ -41,7 +41,8 @@ const UNARY: {
   rsqrt: { y: true, dx: (dy, { y }) => mul(dy, mul(mul(square(y), y), -0.5)) },
   square: { x: true, dx: (dy, { x }) => mul(dy, mul(x, 2)) },
   reciprocal: { y: true, dx: (dy, { y }) => neg(mul(dy, square(y))) },
-  relu: { x: true, dx: (dy, { x }) => where(greater(x, 0), dy, 0) },
+  // dy * step(x), as tfjs: a multiply by a 0/1 mask is branch-free where `where` is not
+  relu: { x: true, dx: (dy, { x }) => mul(dy, cast(greater(x, 0), dy.dtype)) },
   sigmoid: { y: true, dx: (dy, { y }) => mul(dy, mul(y, sub(1, y))) },
   tanh: { y: true, dx: (dy, { y }) => mul(dy, sub(1, square(y))) },
   sin: { x: true, dx: (dy, { x }) => mul(dy, cos(x)) },

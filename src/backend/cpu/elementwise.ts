@@ -14,7 +14,8 @@ export const UNARY_EXPR: { [O in UnaryOp]: string } = {
   rsqrt: '1 / Math.sqrt(a)',
   square: 'a * a',
   reciprocal: '1 / a',
-  relu: '(a < 0 ? 0 : a)',
+  // branch-free for random signs ((a + |a|) / 2 is exact); the rare -Inf is a predictable branch
+  relu: '(a !== -Infinity ? (a + Math.abs(a)) * 0.5 : 0)',
   sigmoid: '1 / (1 + Math.exp(-a))',
   tanh: 'Math.tanh(a)',
   sin: 'Math.sin(a)',
@@ -29,7 +30,10 @@ export const UNARY_EXPR: { [O in UnaryOp]: string } = {
   isNaN: '(a !== a ? 1 : 0)',
 };
 
-/** Binary expressions over `a`, `b`; integer division floors as tfjs' div does on int32. */
+/**
+ * Binary expressions over `a`, `b`; integer division floors as tfjs' div does on int32. Comparisons
+ * convert the boolean with `+`, which compiles without a branch (random masks would mispredict).
+ */
 export const BINARY_EXPR: { [O in BinaryOp]: string } = {
   add: 'a + b',
   sub: 'a - b',
@@ -38,12 +42,12 @@ export const BINARY_EXPR: { [O in BinaryOp]: string } = {
   pow: 'Math.pow(a, b)',
   maximum: 'Math.max(a, b)',
   minimum: 'Math.min(a, b)',
-  equal: '(a === b ? 1 : 0)',
-  notEqual: '(a !== b ? 1 : 0)',
-  greater: '(a > b ? 1 : 0)',
-  greaterEqual: '(a >= b ? 1 : 0)',
-  less: '(a < b ? 1 : 0)',
-  lessEqual: '(a <= b ? 1 : 0)',
+  equal: '+(a === b)',
+  notEqual: '+(a !== b)',
+  greater: '+(a > b)',
+  greaterEqual: '+(a >= b)',
+  less: '+(a < b)',
+  lessEqual: '+(a <= b)',
   logicalAnd: '(a && b ? 1 : 0)',
   logicalOr: '(a || b ? 1 : 0)',
 };
@@ -62,9 +66,14 @@ export type ElementwiseLoop = (
 const VARS = ['a', 'b', 'c'];
 const cache = new Map<string, ElementwiseLoop>();
 
-/** The loop for `expr` over `arity` inputs: a flat path when no input broadcasts, else an odometer over outer dims. */
-export function elementwiseLoop(arity: number, expr: string): ElementwiseLoop {
-  const key = `${arity}:${expr}`;
+/**
+ * The loop for `expr` over `arity` inputs: a flat path when no input broadcasts, else an odometer
+ * over outer dims. `types` names the argument arrays' types (see `arrayTypes`).
+ */
+export function elementwiseLoop(arity: number, expr: string, types = ''): ElementwiseLoop {
+  // one compiled loop per array-type combination: a loop that sees one kind of typed array per
+  // argument stays monomorphic, which is several times faster than a shared, polymorphic one
+  const key = `${arity}:${expr}:${types}`;
   let fn = cache.get(key);
   if (fn) return fn;
   const v = VARS.slice(0, arity);
@@ -116,4 +125,9 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
     s *= shape[i];
   }
   return strides;
+}
+
+/** The constructor names of a call's arrays: the cache key that keeps each loop monomorphic. */
+export function arrayTypes(arrays: readonly NumArray[]): string {
+  return arrays.map((a) => a.constructor.name).join(',');
 }
