@@ -92,32 +92,53 @@ const onehot = (n: number, k: number) =>
     )
     .cast('float32');
 
+/**
+ * float32 and float16 steps are bit-identical to eager ones. bfloat16 kernels keep values at float32
+ * precision between the ops they fuse (one rounding at the store instead of one per op), so a
+ * bfloat16 step agrees with eager within bfloat16 rounding.
+ */
+function expectSameLosses(jitted: number[], eager: number[], policy: string, bf16Tolerance = 1e-2): void {
+  if (policy !== 'mixed_bfloat16') {
+    expect(jitted, policy).toEqual(eager);
+    return;
+  }
+  expect(jitted).toHaveLength(eager.length);
+  jitted.forEach((v, i) => {
+    expect(
+      Math.abs(v - eager[i]) / Math.abs(eager[i]),
+      `${policy} step ${i}: ${v} vs ${eager[i]}`,
+    ).toBeLessThan(bf16Tolerance);
+  });
+}
+
 describe('eager vs jit', () => {
   for (const policy of ['float32', 'mixed_float16', 'mixed_bfloat16']) {
-    it(`MLP with batchNorm, relu and dropout: identical losses under ${policy}`, async () => {
+    it(`MLP with batchNorm, relu and dropout: same losses under ${policy}`, async () => {
       keel.mixedPrecision.setGlobalPolicy(policy);
       const r = await eagerVsJit(mlp, keel.randomNormal([64, 16], 0, 1, 'float32', 7), onehot(64, 4), 3);
-      expect(r.true).toEqual(r.false);
+      expectSameLosses(r.true, r.false, policy);
       expect(r.kernels[0]).toBeLessThan(r.kernels[1]);
     });
 
-    it(`CNN: identical losses under ${policy}`, async () => {
+    it(`CNN: same losses under ${policy}`, async () => {
       keel.mixedPrecision.setGlobalPolicy(policy);
       const r = await eagerVsJit(cnn, keel.randomNormal([8, 12, 12, 3], 0, 1, 'float32', 8), onehot(8, 4), 2);
-      expect(r.true).toEqual(r.false);
+      expectSameLosses(r.true, r.false, policy);
     });
   }
 
-  it('ResNet18 step: identical losses in float32 and mixed_bfloat16', async () => {
+  it('ResNet18 step: same losses in float32 and mixed_bfloat16', async () => {
     for (const policy of ['float32', 'mixed_bfloat16']) {
       keel.mixedPrecision.setGlobalPolicy(policy);
+      // batch 8: with 2 images a batch norm's variance is ill-conditioned and amplifies any rounding
       const r = await eagerVsJit(
         resnet18,
-        keel.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 9),
-        onehot(2, 4),
+        keel.randomNormal([8, 32, 32, 3], 0, 1, 'float32', 9),
+        onehot(8, 4),
         1,
       );
-      expect(r.true, policy).toEqual(r.false);
+      // bfloat16 rounding noise (2^-9 relative per op) accumulates over 18 layers
+      expectSameLosses(r.true, r.false, policy, 3e-2);
     }
   }, 60_000);
 });

@@ -49,7 +49,12 @@ const F16T = RT.F16;
 function f16(x) { return F16T[encF16(x)]; }
 `;
 
-/** `v` rounded as a store into `dtype`'s storage would round it. */
+/**
+ * `v` rounded as a store into `dtype`'s storage would round it — except bfloat16, whose values stay
+ * at float32 precision until they are stored: results then differ from eager execution only by
+ * bfloat16 rounding (one rounding instead of one per op), and the kernels avoid a bit-level
+ * round trip per operation. float16 keeps exact per-op rounding (its range is not float32's).
+ */
 function rounded(v: string, dtype: DType): string {
   switch (dtype) {
     case 'float32':
@@ -57,7 +62,9 @@ function rounded(v: string, dtype: DType): string {
     case 'float16':
       return `f16(${v})`;
     case 'bfloat16':
-      return `bf16(${v})`;
+      // inside a kernel bfloat16 values are kept at float32 precision (bfloat16 has float32's
+      // range, so nothing overflows differently); rounding happens once, at the store
+      return `Math.fround(${v})`;
     case 'int32':
       return `((${v}) | 0)`;
     case 'bool':
