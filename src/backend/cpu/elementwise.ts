@@ -68,12 +68,10 @@ const cache = new Map<string, ElementwiseLoop>();
 
 /**
  * The loop for `expr` over `arity` inputs: a flat path when no input broadcasts, else an odometer
- * over outer dims. `types` names the argument arrays' types (see `arrayTypes`).
+ * over outer dims.
  */
-export function elementwiseLoop(arity: number, expr: string, types = ''): ElementwiseLoop {
-  // one compiled loop per array-type combination: a loop that sees one kind of typed array per
-  // argument stays monomorphic, which is several times faster than a shared, polymorphic one
-  const key = `${arity}:${expr}:${types}`;
+export function elementwiseLoop(arity: number, expr: string): ElementwiseLoop {
+  const key = `${arity}:${expr}`;
   let fn = cache.get(key);
   if (fn) return fn;
   const v = VARS.slice(0, arity);
@@ -127,7 +125,3 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return strides;
 }
 
-/** The constructor names of a call's arrays: the cache key that keeps each loop monomorphic. */
-export function arrayTypes(arrays: readonly NumArray[]): string {
-  return arrays.map((a) => a.constructor.name).join(',');
-}
