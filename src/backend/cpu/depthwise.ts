@@ -1,43 +1,12 @@
 // Depthwise conv2d (NHWC) and its gradients, by direct loops: each input channel c has its own
 // `multiplier` filters, output channel c*multiplier + m. The work is small next to dense convs.
 import type { Conv2DInfo } from '../primitives.js';
+import { forEachWindow } from './window.js';
 
-/** Calls body(xBase, yBase, wBase) for every (n, oh, ow, kh, kw) tap that falls inside the input. */
+/** Calls body(xAt, yAt, wAt) for every (n, oh, ow, kh, kw) tap that falls inside the input. */
 function forEachTap(i: Conv2DInfo, body: (xAt: number, yAt: number, wAt: number) => void): void {
-  const {
-    batch,
-    inH,
-    inW,
-    inC,
-    outH,
-    outW,
-    kH,
-    kW,
-    strideH,
-    strideW,
-    dilationH,
-    dilationW,
-    padTop,
-    padLeft,
-    multiplier,
-  } = i;
-  const outC = inC * multiplier;
-  for (let n = 0; n < batch; n++) {
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        const yAt = ((n * outH + oh) * outW + ow) * outC;
-        for (let kh = 0; kh < kH; kh++) {
-          const ih = oh * strideH - padTop + kh * dilationH;
-          if (ih < 0 || ih >= inH) continue;
-          for (let kw = 0; kw < kW; kw++) {
-            const iw = ow * strideW - padLeft + kw * dilationW;
-            if (iw < 0 || iw >= inW) continue;
-            body(((n * inH + ih) * inW + iw) * inC, yAt, (kh * kW + kw) * outC);
-          }
-        }
-      }
-    }
-  }
+  const outC = i.inC * i.multiplier;
+  forEachWindow(i, outC, { tap: (xAt, yAt, k) => body(xAt, yAt, k * outC) });
 }
 
 export function depthwiseConv2d(x: Float32Array, w: Float32Array, i: Conv2DInfo): Float32Array {

@@ -124,4 +124,3 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   }
   return strides;
 }
-

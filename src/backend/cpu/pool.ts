@@ -1,50 +1,16 @@
 // Max and average pooling (NHWC) and their gradients. Padding cells never win a max and are not
 // counted in an average (TensorFlow's rule), so 'same' pools divide by the in-bounds window size.
 import type { Conv2DInfo } from '../primitives.js';
+import { forEachWindow } from './window.js';
 
-/** For each output pixel: start(yAt), tap(xAt, yAt) per in-bounds window cell, end(yAt, count). Offsets are of channel 0. */
-function forEachWindow(
+/** For each output pixel: start(yAt), tap(xAt, yAt) per in-bounds window cell, end(yAt, count). */
+function windows(
   i: Conv2DInfo,
   start: (yAt: number) => void,
   tap: (xAt: number, yAt: number) => void,
   end: (yAt: number, count: number) => void,
 ): void {
-  const {
-    batch,
-    inH,
-    inW,
-    inC,
-    outH,
-    outW,
-    kH,
-    kW,
-    strideH,
-    strideW,
-    dilationH,
-    dilationW,
-    padTop,
-    padLeft,
-  } = i;
-  for (let n = 0; n < batch; n++) {
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        const yAt = ((n * outH + oh) * outW + ow) * inC;
-        start(yAt);
-        let count = 0;
-        for (let kh = 0; kh < kH; kh++) {
-          const ih = oh * strideH - padTop + kh * dilationH;
-          if (ih < 0 || ih >= inH) continue;
-          for (let kw = 0; kw < kW; kw++) {
-            const iw = ow * strideW - padLeft + kw * dilationW;
-            if (iw < 0 || iw >= inW) continue;
-            tap(((n * inH + ih) * inW + iw) * inC, yAt);
-            count++;
-          }
-        }
-        end(yAt, count);
-      }
-    }
-  }
+  forEachWindow(i, i.inC, { start, tap, end });
 }
 
 const outSize = (i: Conv2DInfo) => i.batch * i.outH * i.outW * i.inC;
@@ -52,7 +18,7 @@ const outSize = (i: Conv2DInfo) => i.batch * i.outH * i.outW * i.inC;
 export function maxPool(x: Float32Array, i: Conv2DInfo): Float32Array {
   const C = i.inC;
   const y = new Float32Array(outSize(i));
-  forEachWindow(
+  windows(
     i,
     (yAt) => y.fill(-Infinity, yAt, yAt + C),
     (xAt, yAt) => {
@@ -73,7 +39,7 @@ export function maxPoolGrad(dy: Float32Array, x: Float32Array, i: Conv2DInfo): F
   const dx = new Float32Array(i.batch * i.inH * i.inW * C);
   const best = new Float32Array(C);
   const where = new Int32Array(C);
-  forEachWindow(
+  windows(
     i,
     () => {
       best.fill(-Infinity);
@@ -98,7 +64,7 @@ export function maxPoolGrad(dy: Float32Array, x: Float32Array, i: Conv2DInfo): F
 export function avgPool(x: Float32Array, i: Conv2DInfo): Float32Array {
   const C = i.inC;
   const y = new Float32Array(outSize(i));
-  forEachWindow(
+  windows(
     i,
     () => {},
     (xAt, yAt) => {
@@ -118,7 +84,7 @@ export function avgPoolGrad(dy: Float32Array, i: Conv2DInfo): Float32Array {
   const dx = new Float32Array(i.batch * i.inH * i.inW * C);
   // two passes per window: count the in-bounds taps, then spread dy / count over them
   const taps: number[] = [];
-  forEachWindow(
+  windows(
     i,
     () => {
       taps.length = 0;
