@@ -59,8 +59,11 @@ function parseArgs(argv) {
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
   if (!(o.threads >= 1)) throw new Error('--threads must be a positive integer');
+  o.onlyGiven = o.only.join() !== 'matmul,conv,train';
   for (const s of o.only)
-    if (!['matmul', 'conv', 'train'].includes(s)) throw new Error(`--only: unknown section ${s}`);
+    if (!['matmul', 'conv', 'train', 'models'].includes(s)) throw new Error(`--only: unknown section ${s}`);
+  o.onlyModels = o.only.includes('models');
+  o.only = o.only.filter((s) => s !== 'models');
   // The tfjs cpu training step takes ~20 s; --quick skips it unless --tfjs-cpu asks for it.
   if (o.tfjsCpu === null) o.tfjsCpu = !o.quick;
   // Before each engine, wait up to this many seconds for other processes to leave the CPUs (0: never wait).
@@ -105,7 +108,8 @@ const SPEC = {
     ? { warmup: 1, reps: 3, minRepMs: 40, maxCaseMs: 1000, minReps: 2 }
     : { warmup: 3, reps: 7, minRepMs: 200, maxCaseMs: 4000, minReps: 3 },
   matmul: {
-    sizes: [256, 512, 1024],
+    // 2048 for the CPU-speed issue's GEMM targets (skipped by --quick)
+    sizes: opts.quick ? [256, 512, 1024] : [256, 512, 1024, 2048],
     dtypes: ['float32', 'float16', 'bfloat16'],
     torchDtypes: ['float32', 'bfloat16'],
   },
@@ -611,21 +615,23 @@ const result = {
   problems,
 };
 mkdirSync(dirname(opts.out), { recursive: true });
-writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+// `--only models` runs no kernel section: keep the kernel results file as it is
+if (opts.only.length > 0) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
 // `npm run lint` checks bench/**: give the JSON the project formatter's layout (when Biome is installed).
 const biome = join(root, 'node_modules', '.bin', 'biome');
-if (existsSync(biome) && !relative(here, opts.out).startsWith('..')) {
+if (opts.only.length > 0 && existsSync(biome) && !relative(here, opts.out).startsWith('..')) {
   spawnSync(biome, ['format', '--write', opts.out], { cwd: root, stdio: 'ignore' });
 }
 for (const n of notes) console.log(`note: ${n}`);
 for (const p of problems) console.log(`problem: ${p}`);
-console.log(`\nwrote ${relative(process.cwd(), opts.out) || opts.out} in ${result.durationS}s`);
+if (opts.only.length > 0) console.log(`\nwrote ${relative(process.cwd(), opts.out) || opts.out} in ${result.durationS}s`);
 // Peers may be missing (no PyTorch, no network for apt); Keel itself failing to run is an error.
 if (opts.only.some((section) => raw.keel[section]?.error)) process.exitCode = 1;
 
 // Models: eager vs jit, float32 vs mixed precision, ResNet steps beside PyTorch's (bench/models.mjs,
-// bench/torch_models.py), written to bench/results/models.json.
-{
+// bench/torch_models.py), written to bench/results/models.json. Part of every full run; with --only,
+// only when 'models' is named.
+if (!opts.onlyGiven || opts.onlyModels) {
   console.log(
     `\n== Models: training steps, eager vs jit, float32 vs mixed  (load average ${loadavg()[0].toFixed(2)})`,
   );
