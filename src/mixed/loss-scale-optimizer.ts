@@ -225,11 +225,18 @@ export class LossScaleOptimizer extends Optimizer {
 function allFinite(grads: Tensor[]): boolean {
   if (grads.length === 0) return true;
   const probe = ENGINE.noGrad(() =>
-    tidy(() =>
-      grads
-        .map((g) => sum(mul(g.dtype === 'float32' ? g : cast(g, 'float32'), 0)))
-        .reduce((a, b) => add(a, b)),
-    ),
+    tidy(() => {
+      // one gradient's full-size temporary at a time; only the scalar sums accumulate
+      let acc = tidy(() => sum(mul(grads[0].dtype === 'float32' ? grads[0] : cast(grads[0], 'float32'), 0)));
+      for (let i = 1; i < grads.length; i++) {
+        const g = grads[i];
+        acc = add(
+          acc,
+          tidy(() => sum(mul(g.dtype === 'float32' ? g : cast(g, 'float32'), 0))),
+        );
+      }
+      return acc;
+    }),
   );
   const v = probe.dataSync()[0];
   probe.dispose();
