@@ -624,7 +624,8 @@ if (opts.only.length > 0 && existsSync(biome) && !relative(here, opts.out).start
 }
 for (const n of notes) console.log(`note: ${n}`);
 for (const p of problems) console.log(`problem: ${p}`);
-if (opts.only.length > 0) console.log(`\nwrote ${relative(process.cwd(), opts.out) || opts.out} in ${result.durationS}s`);
+if (opts.only.length > 0)
+  console.log(`\nwrote ${relative(process.cwd(), opts.out) || opts.out} in ${result.durationS}s`);
 // Peers may be missing (no PyTorch, no network for apt); Keel itself failing to run is an error.
 if (opts.only.some((section) => raw.keel[section]?.error)) process.exitCode = 1;
 
