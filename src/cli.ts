@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './cli/args.js';
+import { registerBench } from './cli/bench.js';
 import { registerDemo } from './cli/demo.js';
 import { registerRuns } from './cli/runs.js';
 import { registerShips } from './cli/ships.js';
@@ -16,6 +17,7 @@ const program = new Command('keel')
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerDemo(program);
+registerBench(program);
 registerTrain(program);
 registerShips(program);
 registerRuns(program);

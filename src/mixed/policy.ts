@@ -3,7 +3,7 @@
 export type PolicyName = 'float32' | 'float16' | 'bfloat16' | 'mixed_float16' | 'mixed_bfloat16';
 const NAMES: readonly PolicyName[] = ['float32', 'float16', 'bfloat16', 'mixed_float16', 'mixed_bfloat16'];
 
-export class Policy {
+class DtypePolicy {
   readonly name: PolicyName;
   readonly computeDtype: 'float32' | 'float16' | 'bfloat16';
   readonly variableDtype: 'float32' | 'float16' | 'bfloat16';
@@ -27,11 +27,24 @@ export class Policy {
   }
 }
 
-let global = new Policy('float32');
+/** A dtype policy: `Policy('mixed_float16')` as Keras writes it, or `new Policy('mixed_float16')`. */
+export type Policy = DtypePolicy;
+interface PolicyFactory {
+  new (name: string): DtypePolicy;
+  (name: string): DtypePolicy;
+  readonly prototype: DtypePolicy;
+}
+export const Policy = function Policy(name: string): DtypePolicy {
+  return new DtypePolicy(name);
+} as unknown as PolicyFactory;
+// `x instanceof Policy` holds for every policy, however it was made
+(Policy as unknown as { prototype: DtypePolicy }).prototype = DtypePolicy.prototype;
+
+let global = new DtypePolicy('float32');
 const warned = new Set<string>();
 
 export function setGlobalPolicy(policy: Policy | string): void {
-  const p = typeof policy === 'string' ? new Policy(policy) : policy;
+  const p = typeof policy === 'string' ? new DtypePolicy(policy) : policy;
   if ((p.name === 'float16' || p.name === 'bfloat16') && !warned.has(p.name)) {
     warned.add(p.name);
     process.emitWarning(
@@ -48,11 +61,11 @@ export function globalPolicy(): Policy {
 /** A layer's `dtype` argument as a policy: a Policy, a policy name, or a dtype name. */
 export function toPolicy(dtype: Policy | string | undefined, where: string): Policy {
   if (dtype === undefined) return global;
-  if (dtype instanceof Policy) return dtype;
+  if (dtype instanceof DtypePolicy) return dtype;
   if (typeof dtype !== 'string')
     throw new Error(`${where}: dtype must be a dtype name, a policy name or a Policy, got ${String(dtype)}`);
   try {
-    return new Policy(dtype);
+    return new DtypePolicy(dtype);
   } catch {
     throw new Error(
       `${where}: dtype '${dtype}' is not a float dtype or policy (float32, float16, bfloat16, mixed_float16, mixed_bfloat16)`,

@@ -80,4 +80,23 @@ describe('keel demo', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--loss-scale applies to --policy mixed_float16 only/);
   }, 120_000);
+
+  it('keel bench --quick --json measures matMul per dtype and the small-CNN step eager/jit', () => {
+    const r = keel(cwd, 'bench', '--quick', '--json', 'bench.json');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(readFileSync(join(cwd, 'bench.json'), 'utf8'));
+    const names = out.rows.map((x: { name: string }) => x.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'matMul 512 float32',
+        'matMul 512 bfloat16',
+        'small CNN step float32 + jit',
+        'small CNN step mixed_bfloat16',
+      ]),
+    );
+    for (const row of out.rows) expect(row.value).toBeGreaterThan(0);
+    const cuda = keel(cwd, 'bench', '--backend', 'cuda');
+    expect(cuda.status).not.toBe(0);
+    expect(cuda.stderr).toMatch(/no CUDA backend yet/);
+  }, 180_000);
 });

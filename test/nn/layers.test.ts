@@ -386,6 +386,12 @@ describe('dtype policies on layers', () => {
       /dtype 'int32' is not a float dtype or policy/,
     );
     expect(() => new keel.mixedPrecision.Policy('mixed_int8')).toThrow(/unknown policy 'mixed_int8'/);
+    // Keras writes Policy('mixed_float16') without `new`; both forms make the same kind of object
+    const called = keel.mixedPrecision.Policy('mixed_bfloat16');
+    expect(called).toBeInstanceOf(keel.mixedPrecision.Policy);
+    expect(new keel.mixedPrecision.Policy('float16')).toBeInstanceOf(keel.mixedPrecision.Policy);
+    expect([called.computeDtype, called.variableDtype]).toEqual(['bfloat16', 'float32']);
+    expect(keel.layers.dense({ units: 1, dtype: called }).dtypePolicy).toBe(called);
   });
 });
 
