@@ -41,6 +41,55 @@ function outShape(i: Conv2DInfo): number[] {
   return [i.batch, i.outH, i.outW, i.outC];
 }
 
+/** conv2d and depthwiseConv2d: the same argument checks and geometry, a different last filter dim. */
+function windowedConv(
+  op: 'conv2d' | 'depthwiseConv2d',
+  x: TensorLike,
+  filter: TensorLike,
+  strides: number | [number, number],
+  pad: PadType,
+  dataFormat: 'NHWC' | 'NCHW',
+  dilations: number | [number, number],
+  dimRoundingMode: RoundingMode | undefined,
+): Tensor {
+  return scoped(() => {
+    const tx = convert(x, 'x', op);
+    const tw = convert(filter, 'filter', op);
+    checkFormat(dataFormat, op);
+    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
+    requireFloat(tx, 'x', op);
+    requireFloat(tw, 'filter', op);
+    const [x4, added] = asBatch(tx, op, 'x');
+    const last = op === 'conv2d' ? 'outChannels' : 'channelMultiplier';
+    check(
+      tw.rank === 4,
+      op,
+      () => `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, ${last}], got ${describe(tw)}`,
+    );
+    check(
+      x4.shape[3] === tw.shape[2],
+      op,
+      () =>
+        `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
+    );
+    // depthwise: each input channel has `multiplier` filters, so outC = inC * multiplier
+    const multiplier = op === 'conv2d' ? 1 : tw.shape[3];
+    const outC = op === 'conv2d' ? tw.shape[3] : x4.shape[3] * multiplier;
+    const info = computeConv2DInfo(
+      op,
+      x4.shape,
+      [tw.shape[0], tw.shape[1]],
+      outC,
+      pair(strides, 1, op, 'strides'),
+      pair(dilations, 1, op, 'dilations'),
+      pad,
+      multiplier,
+      dimRoundingMode,
+    );
+    return unbatch(ENGINE.run(op, [x4, tw], { info }, outShape(info), dtype), added);
+  });
+}
+
 export function conv2d(
   x: TensorLike,
   filter: TensorLike,
@@ -50,40 +99,7 @@ export function conv2d(
   dilations: number | [number, number] = [1, 1],
   dimRoundingMode?: RoundingMode,
 ): Tensor {
-  return scoped(() => {
-    const op = 'conv2d';
-    const tx = convert(x, 'x', op);
-    const tw = convert(filter, 'filter', op);
-    checkFormat(dataFormat, op);
-    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
-    requireFloat(tx, 'x', op);
-    requireFloat(tw, 'filter', op);
-    const [x4, added] = asBatch(tx, op, 'x');
-    check(
-      tw.rank === 4,
-      op,
-      () =>
-        `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, outChannels], got ${describe(tw)}`,
-    );
-    check(
-      x4.shape[3] === tw.shape[2],
-      op,
-      () =>
-        `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
-    );
-    const info = computeConv2DInfo(
-      op,
-      x4.shape,
-      [tw.shape[0], tw.shape[1]],
-      tw.shape[3],
-      pair(strides, 1, op, 'strides'),
-      pair(dilations, 1, op, 'dilations'),
-      pad,
-      1,
-      dimRoundingMode,
-    );
-    return unbatch(ENGINE.run('conv2d', [x4, tw], { info }, outShape(info), dtype), added);
-  });
+  return windowedConv('conv2d', x, filter, strides, pad, dataFormat, dilations, dimRoundingMode);
 }
 
 export function depthwiseConv2d(
@@ -95,41 +111,7 @@ export function depthwiseConv2d(
   dilations: number | [number, number] = [1, 1],
   dimRoundingMode?: RoundingMode,
 ): Tensor {
-  return scoped(() => {
-    const op = 'depthwiseConv2d';
-    const tx = convert(x, 'x', op);
-    const tw = convert(filter, 'filter', op);
-    checkFormat(dataFormat, op);
-    const dtype = commonDtype(tx, tw, op, ['x', 'filter']);
-    requireFloat(tx, 'x', op);
-    requireFloat(tw, 'filter', op);
-    const [x4, added] = asBatch(tx, op, 'x');
-    check(
-      tw.rank === 4,
-      op,
-      () =>
-        `'filter' must be rank 4 [filterHeight, filterWidth, inChannels, channelMultiplier], got ${describe(tw)}`,
-    );
-    check(
-      x4.shape[3] === tw.shape[2],
-      op,
-      () =>
-        `input channels of x (${x4.shape[3]}, shape [${tx.shape}]) must equal filter's inChannels (${tw.shape[2]}, shape [${tw.shape}])`,
-    );
-    const m = tw.shape[3];
-    const info = computeConv2DInfo(
-      op,
-      x4.shape,
-      [tw.shape[0], tw.shape[1]],
-      x4.shape[3] * m,
-      pair(strides, 1, op, 'strides'),
-      pair(dilations, 1, op, 'dilations'),
-      pad,
-      m,
-      dimRoundingMode,
-    );
-    return unbatch(ENGINE.run('depthwiseConv2d', [x4, tw], { info }, outShape(info), dtype), added);
-  });
+  return windowedConv('depthwiseConv2d', x, filter, strides, pad, dataFormat, dilations, dimRoundingMode);
 }
 
 /**
