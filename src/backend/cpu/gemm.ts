@@ -43,6 +43,51 @@ function zeroC(p: Omit<GemmParams, 'a' | 'b' | 'c'> & { c: GemmArray }): void {
     }
 }
 
+/** The addon's positional arguments for one GEMM (see native.ts), shared by both entry points. */
+function nativeArgs<A, B, C>(p: {
+  a: A;
+  aOffset: number;
+  lda: number;
+  strideA: number;
+  transA: boolean;
+  b: B;
+  bOffset: number;
+  ldb: number;
+  strideB: number;
+  transB: boolean;
+  c: C;
+  cOffset: number;
+  ldc: number;
+  strideC: number;
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  accumulate: boolean;
+}) {
+  return [
+    p.a,
+    p.aOffset,
+    p.lda,
+    p.strideA,
+    p.transA,
+    p.b,
+    p.bOffset,
+    p.ldb,
+    p.strideB,
+    p.transB,
+    p.c,
+    p.cOffset,
+    p.ldc,
+    p.strideC,
+    p.batch,
+    p.M,
+    p.N,
+    p.K,
+    p.accumulate,
+  ] as const;
+}
+
 export function gemm(p: GemmParams): void {
   if (p.batch === 0 || p.M === 0 || p.N === 0) return;
   checkParams(p);
@@ -52,27 +97,7 @@ export function gemm(p: GemmParams): void {
   }
   const native = loadNative();
   if (native) {
-    native.gemm(
-      p.a,
-      p.aOffset,
-      p.lda,
-      p.strideA,
-      p.transA,
-      p.b,
-      p.bOffset,
-      p.ldb,
-      p.strideB,
-      p.transB,
-      p.c,
-      p.cOffset,
-      p.ldc,
-      p.strideC,
-      p.batch,
-      p.M,
-      p.N,
-      p.K,
-      p.accumulate,
-    );
+    native.gemm(...nativeArgs(p));
   } else {
     gemmJs(p);
   }
@@ -106,28 +131,7 @@ export function gemmMixed(p: GemmMixedParams): void {
   }
   const native = loadNativeMixed();
   if (native) {
-    native.gemm(
-      p.a,
-      p.aOffset,
-      p.lda,
-      p.strideA,
-      p.transA,
-      p.b,
-      p.bOffset,
-      p.ldb,
-      p.strideB,
-      p.transB,
-      p.c,
-      p.cOffset,
-      p.ldc,
-      p.strideC,
-      p.batch,
-      p.M,
-      p.N,
-      p.K,
-      p.accumulate,
-      nativeTypes(p.aType, p.bType, p.cType),
-    );
+    native.gemm(...nativeArgs(p), nativeTypes(p.aType, p.bType, p.cType));
     return;
   }
   // Fallback: float32 copies, the float32 GEMM (the native one for a legacy addon), then rounding.
