@@ -156,30 +156,6 @@ function optimizerFor(o: TrainOptions): keel.Optimizer {
   return new keel.mixedPrecision.LossScaleOptimizer(adam, { dynamic: false, initialScale: o.lossScale });
 }
 
-/** Times each epoch's steps (after the first step of the run, which includes compilation). */
-class StepTimer extends keel.Callback {
-  epochMs: number[] = [];
-  epochSteps: number[] = [];
-  private start = 0;
-  private steps = 0;
-  override onEpochBegin(): void {
-    this.start = performance.now();
-    this.steps = 0;
-  }
-  override onBatchEnd(): void {
-    this.steps++;
-  }
-  override onEpochEnd(): void {
-    this.epochMs.push(performance.now() - this.start);
-    this.epochSteps.push(this.steps);
-  }
-  /** ms per step of the last epoch (later epochs are steady state; the first compiles). */
-  msPerStep(): number {
-    const i = this.epochMs.length - 1;
-    return i < 0 ? Number.NaN : this.epochMs[i] / Math.max(1, this.epochSteps[i]);
-  }
-}
-
 /** Trains one configuration, tracked as a run; returns its SPEC.md result record. */
 export async function trainOne(
   o: TrainOptions,
@@ -237,22 +213,21 @@ export async function trainOne(
       validationImages: data.counts.validation.reduce((a, b) => a + b, 0),
     },
   });
-  const timer = new StepTimer();
+  // the tracking callback also keeps the fit's numbers (ms/step of the last epoch, images/s, peak)
+  const tracking = keel.track.callback(run);
   let exitCode = 0;
   try {
     keel.resetPeakMemory();
-    const t0 = performance.now();
     const history = await model.fitDataset(data.train, {
       epochs: o.epochs,
       validationData: data.validation ?? undefined,
       verbose: o.verbose,
-      callbacks: [keel.track.callback(run), timer],
+      callbacks: [tracking],
     });
-    const trainingTimeSec = (performance.now() - t0) / 1000;
+    const stats = tracking.stats;
     const last = (k: string) => history.history[k]?.at(-1) ?? null;
     const opt = model.optimizer;
     const lso = opt instanceof keel.mixedPrecision.LossScaleOptimizer ? opt : null;
-    const msPerStep = timer.msPerStep();
     const result: RunResult = {
       runId: run.id,
       name,
@@ -268,11 +243,11 @@ export async function trainOne(
       model: o.model,
       epochs: o.epochs,
       batchSize: o.batchSize,
-      stepsPerEpoch: timer.epochSteps.at(-1) ?? 0,
-      msPerStep,
-      imagesPerSec: (o.batchSize * 1000) / msPerStep,
-      trainingTimeSec,
-      peakTensorBytes: keel.memory().peakBytes,
+      stepsPerEpoch: stats.stepsPerEpoch ?? 0,
+      msPerStep: stats.msPerStep ?? Number.NaN,
+      imagesPerSec: stats.imagesPerSec ?? Number.NaN,
+      trainingTimeSec: stats.trainingTimeSec ?? Number.NaN,
+      peakTensorBytes: stats.peakTensorBytes ?? keel.memory().peakBytes,
       skippedSteps: lso ? lso.skippedSteps : 0,
       finalLossScale: lso ? lso.lossScale : null,
       final: {
@@ -283,8 +258,6 @@ export async function trainOne(
       },
       history: history.history,
     };
-    run.summary.peak_tensor_bytes = result.peakTensorBytes;
-    run.summary.ms_per_step = result.msPerStep;
     return result;
   } catch (err) {
     exitCode = 1;

@@ -1,17 +1,9 @@
 // `keel ships --out DIR [--count 1500] [--size 64] [--seed 0]`: writes a synthetic ship dataset in the seed's layout.
 
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { SHIP_CLASSES } from '../data/ships.js';
 import { writeSyntheticShips } from '../data/synthetic/generate.js';
-
-function intIn(lo: number, hi: number, what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < lo || n > hi)
-      throw new InvalidArgumentError(`${what} must be an integer in ${lo}..${hi}, got '${v}'.`);
-    return n;
-  };
-}
+import { intIn } from './args.js';
 
 export interface ShipsCliOptions {
   out: string;

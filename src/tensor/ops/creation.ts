@@ -125,6 +125,11 @@ export function truncatedNormal(
   dtype: DType = 'float32',
   seed?: number,
 ): Tensor {
+  check(
+    Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0,
+    'truncatedNormal',
+    () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`,
+  );
   const r = new Random(seed);
   return randomFloats('truncatedNormal', shape, dtype, () => {
     for (;;) {
