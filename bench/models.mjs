@@ -13,6 +13,17 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonAt = args.indexOf('--json');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const policies = args.includes('--policy') ? args[args.indexOf('--policy') + 1].split(',') : null;
+// --profile: per measured step, time spent in each kernel (fused kernels by their stores' count)
+const profile = args.includes('--profile');
+const spent = new Map();
+const timed = (key, f) => {
+  if (!profile) return f();
+  const t0 = performance.now();
+  const r = f();
+  spent.set(key, (spent.get(key) ?? 0) + performance.now() - t0);
+  return r;
+};
 const L = keel.layers;
 
 /** Counts kernel launches on the real backend (the JIT runs fused kernels as one launch). */
@@ -21,7 +32,7 @@ const backend = ENGINE.backend;
 for (const [p, k] of Object.entries(backend.kernels)) {
   backend.kernels[p] = (...a) => {
     if (p !== 'reshape') launches++;
-    return k(...a);
+    return timed(p === 'conv2d' || p === 'matMul' ? `${p} ${a[0][0].dtype}` : p, () => k(...a));
   };
 }
 const compileFused = backend.compileFused.bind(backend);
@@ -31,7 +42,7 @@ backend.compileFused = (spec) => {
     ...c,
     kernel: (ins, reuse) => {
       launches++;
-      return c.kernel(ins, reuse);
+      return timed(`fused${spec.reduce ? '+reduce' : ''}`, () => c.kernel(ins, reuse));
     },
   };
 };
@@ -145,12 +156,19 @@ async function run(name, policy, jit) {
   const kernels = launches;
   const peak = keel.memory().peakBytes - base;
   const times = [];
+  spent.clear();
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
     model.trainOnBatch(x, y);
     times.push(performance.now() - t0);
   }
   const stats = jit ? trainStepStats(model) : null;
+  if (profile) {
+    const rows = [...spent].sort((a, b) => b[1] - a[1]).slice(0, 14);
+    console.log(
+      rows.map(([k, t]) => `    ${k.padEnd(22)} ${(t / steps).toFixed(2).padStart(8)} ms`).join('\n'),
+    );
+  }
   keel.dispose([x, y]);
   model.optimizer?.dispose();
   model.dispose();
@@ -172,6 +190,7 @@ console.log('model      policy           jit   ms/step  kernels  peak MB');
 for (const [name, policy, jit] of CASES) {
   if (only && !only.includes(name)) continue;
   if (quick && name === 'resnet50') continue;
+  if (policies && !policies.includes(policy)) continue;
   const r = await run(name, policy, jit);
   results.push(r);
   console.log(

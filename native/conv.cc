@@ -59,32 +59,6 @@ struct Buffer {
 thread_local Buffer tls_patch;  // im2col rows of one task
 thread_local Buffer tls_acc;    // float32 accumulators of one task
 
-/** Runs body(task) for task in [0, ntasks) on up to `threads` pool threads; false if any task failed. */
-template <class Body>
-bool parallel_tasks(int64_t ntasks, int threads, Body body) {
-  struct Ctx {
-    Body* body;
-    int64_t ntasks;
-    std::atomic<int64_t> next{0};
-    std::atomic<bool> failed{false};
-  } ctx;
-  ctx.body = &body;
-  ctx.ntasks = ntasks;
-  const int participants = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, ntasks)));
-  pool_run(
-      participants,
-      [](void* p, int) {
-        Ctx& c = *static_cast<Ctx*>(p);
-        for (;;) {
-          const int64_t t = c.next.fetch_add(1, std::memory_order_relaxed);
-          if (t >= c.ntasks || c.failed.load(std::memory_order_relaxed)) return;
-          if (!(*c.body)(t)) c.failed.store(true, std::memory_order_relaxed);
-        }
-      },
-      &ctx);
-  return !ctx.failed.load();
-}
-
 bool is_pointwise(const ConvGeom& g) {
   return g.kH == 1 && g.kW == 1 && g.sH == 1 && g.sW == 1 && g.pT == 0 && g.pL == 0 && g.outH == g.inH &&
          g.outW == g.inW;

@@ -12,6 +12,10 @@
 //     NHWC convolution (native/conv.h): op 0 = forward (x, w) -> y, 1 = gradient with respect to
 //     the input (dy, w) -> dx, 2 = gradient with respect to the filter (x, dy) -> dw; types as
 //     above for (in1, in2, out). Every element of out is written.
+//   fused(program, inputs, outputs): void
+//     Runs a fused elementwise program (native/fused.h) over arrays: Float32Array for float32,
+//     Uint16Array for bfloat16/float16, Uint8Array for bool; outputs are the stores, then the
+//     reduction's result. Malformed programs and short or mistyped arrays throw.
 //   info(): { isa: 'avx512' | 'avx2' | 'portable', bf16: 'avx512bf16' | 'convert', threads: number }
 //
 // The calls are synchronous and validate everything they dereference: wrong types throw TypeError,
@@ -22,8 +26,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <vector>
 
 #include "conv.h"
+#include "fused.h"
 #include "gemm_kernels.h"
 #include "thread_pool.h"
 
@@ -223,6 +229,82 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** Element `i` of a JavaScript array of typed arrays, checked against a fused dtype code. */
+bool get_fused_array(napi_env env, napi_value list, uint32_t i, int code, const char* what, void** data, size_t* length) {
+  static const napi_typedarray_type kTypes[4] = {napi_float32_array, napi_uint16_array, napi_uint16_array, napi_uint8_array};
+  static const char* const kNames[4] = {"Float32Array (float32)", "Uint16Array (bfloat16 bits)", "Uint16Array (float16 bits)", "Uint8Array (bool)"};
+  napi_value v;
+  bool is_ta = false;
+  napi_typedarray_type type;
+  if (napi_get_element(env, list, i, &v) != napi_ok || napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr) != napi_ok || type != kTypes[code]) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "fused: %s %u must be a %s", what, i, kNames[code]);
+    throw_type(env, msg);
+    return false;
+  }
+  return true;
+}
+
+napi_value Fused(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 3)
+    return throw_type(env, "fused: expected (program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
+  bool is_ta = false, in_arr = false, out_arr = false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* prog = nullptr;
+  if (napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[0], &type, &len, &prog, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
+      napi_is_array(env, argv[1], &in_arr) != napi_ok || !in_arr || napi_is_array(env, argv[2], &out_arr) != napi_ok ||
+      !out_arr)
+    return throw_type(env, "fused: expected (program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
+  keel::FusedProgram p;
+  char err[200];
+  std::vector<int64_t> need(len);  // at most one input per program int
+  if (!keel::fused_decode(static_cast<const int32_t*>(prog), static_cast<int64_t>(len), &p, need.data(), err, sizeof err))
+    return throw_type(env, err);
+  uint32_t n_in = 0, n_out = 0;
+  napi_get_array_length(env, argv[1], &n_in);
+  napi_get_array_length(env, argv[2], &n_out);
+  const uint32_t want_out = static_cast<uint32_t>(p.n_stores + (p.reduce_op >= 0 ? 1 : 0));
+  if (n_in != static_cast<uint32_t>(p.n_inputs) || n_out != want_out) {
+    std::snprintf(err, sizeof err, "fused: the program takes %d inputs and %u outputs, got %u and %u", p.n_inputs, want_out, n_in, n_out);
+    return throw_type(env, err);
+  }
+  std::vector<const void*> ins(n_in);
+  std::vector<void*> outs(n_out);
+  for (uint32_t k = 0; k < n_in; ++k) {
+    void* d;
+    size_t l;
+    if (!get_fused_array(env, argv[1], k, p.inputs[k * (2 + p.n_dims)], "input", &d, &l)) return nullptr;
+    if (static_cast<int64_t>(l) < need[k]) {
+      std::snprintf(err, sizeof err, "fused: input %u has %zu elements, the program reads %lld", k, l, static_cast<long long>(need[k]));
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", err);
+      return nullptr;
+    }
+    ins[k] = d;
+  }
+  for (uint32_t k = 0; k < n_out; ++k) {
+    const bool red = k == static_cast<uint32_t>(p.n_stores);
+    const int code = red ? p.reduce_dtype : p.exprs[6 * p.stores[k] + 5];
+    const int64_t want = red ? p.outer * p.inner : p.n;
+    void* d;
+    size_t l;
+    if (!get_fused_array(env, argv[2], k, code, "output", &d, &l)) return nullptr;
+    if (static_cast<int64_t>(l) < want) {
+      std::snprintf(err, sizeof err, "fused: output %u has %zu elements, the program writes %lld", k, l, static_cast<long long>(want));
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", err);
+      return nullptr;
+    }
+    outs[k] = d;
+  }
+  if (!keel::fused_run(p, ins.data(), outs.data()))
+    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "fused: out of memory");
+  return nullptr;
+}
+
 napi_value Info(napi_env env, napi_callback_info /*info*/) {
   napi_value obj, isa, bf16, threads;
   if (napi_create_object(env, &obj) != napi_ok) return nullptr;
@@ -244,6 +326,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"fused", nullptr, Fused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;

@@ -27,43 +27,62 @@ export const nativeMixedExpected = (() => {
   }
 })();
 
-/** One addon call: fn is 'gemm' or 'conv2d'; typed arrays among args are sent by value. */
+/**
+ * One addon call: fn is 'gemm', 'conv2d' or 'fused'; typed arrays among args (also inside arrays,
+ * as fused takes them) are sent by value.
+ */
 export interface ChildCall {
-  fn: 'gemm' | 'conv2d';
+  fn: 'gemm' | 'conv2d' | 'fused';
   args: unknown[];
-  /** Indices of args whose arrays come back (outputs). */
+  /** Indices of args whose arrays come back (outputs; an array of arrays comes back whole). */
   outputs: number[];
 }
 
-type Wire = { $ta: 'f32' | 'u16'; b64: string } | unknown;
+export type WireArray = Float32Array | Uint16Array | Int32Array | Uint8Array;
+const KINDS = { f32: Float32Array, u16: Uint16Array, i32: Int32Array, u8: Uint8Array } as const;
+type Kind = keyof typeof KINDS;
+type Wire = { $ta: Kind; b64: string } | Wire[] | unknown;
 
-function toWire(x: unknown): Wire {
-  if (x instanceof Float32Array || x instanceof Uint16Array) {
-    const bytes = Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-    return { $ta: x instanceof Float32Array ? 'f32' : 'u16', b64: bytes.toString('base64') };
-  }
-  return x;
+function kindOf(x: unknown): Kind | null {
+  for (const [k, C] of Object.entries(KINDS)) if (x instanceof C) return k as Kind;
+  return null;
 }
 
-function fromWire(w: { $ta: 'f32' | 'u16'; b64: string }): Float32Array | Uint16Array {
-  const buf = Buffer.from(w.b64, 'base64');
+function toWire(x: unknown): Wire {
+  if (Array.isArray(x)) return x.map(toWire);
+  const k = kindOf(x);
+  if (!k) return x;
+  const a = x as WireArray;
+  return { $ta: k, b64: Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64') };
+}
+
+function fromWire(w: unknown): WireArray | WireArray[] {
+  if (Array.isArray(w)) return w.map((v) => fromWire(v) as WireArray);
+  const { $ta, b64 } = w as { $ta: Kind; b64: string };
+  const buf = Buffer.from(b64, 'base64');
   const copy = new Uint8Array(buf.length);
   copy.set(buf);
-  return w.$ta === 'f32' ? new Float32Array(copy.buffer) : new Uint16Array(copy.buffer);
+  return new KINDS[$ta](copy.buffer);
 }
 
 const childScript = `
   const m = require(${JSON.stringify(addonPath)});
+  const K = { f32: Float32Array, u16: Uint16Array, i32: Int32Array, u8: Uint8Array };
   const chunks = [];
   process.stdin.on('data', (c) => chunks.push(c));
   process.stdin.on('end', () => {
     const calls = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const dec = (w) => {
+      if (Array.isArray(w)) return w.map(dec);
       if (!w || typeof w !== 'object' || !w.$ta) return w;
       const b = Buffer.from(w.b64, 'base64'); const u = new Uint8Array(b.length); u.set(b);
-      return w.$ta === 'f32' ? new Float32Array(u.buffer) : new Uint16Array(u.buffer);
+      return new K[w.$ta](u.buffer);
     };
-    const enc = (x) => ({ $ta: x instanceof Float32Array ? 'f32' : 'u16', b64: Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64') });
+    const enc = (x) => {
+      if (Array.isArray(x)) return x.map(enc);
+      const k = Object.keys(K).find((k) => x instanceof K[k]);
+      return { $ta: k, b64: Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64') };
+    };
     const results = calls.map((c) => {
       const args = c.args.map(dec);
       m[c.fn](...args);
@@ -74,7 +93,8 @@ const childScript = `
 
 export interface ChildResult {
   info: { isa: string; bf16: string; threads: number };
-  results: Array<Array<Float32Array | Uint16Array>>;
+  /** per call, per output index: the array (or, for an array argument, its arrays) */
+  results: Array<Array<WireArray | WireArray[]>>;
 }
 
 /** Runs the calls in a child process with env (KEEL_GEMM_ISA, KEEL_NUM_THREADS, ...) on top of ours. */
@@ -89,10 +109,7 @@ export function runInChild(calls: ChildCall[], env: Record<string, string>): Chi
     timeout: 120_000,
   });
   if (res.status !== 0) throw new Error(`child failed (${res.status}): ${res.stderr}`);
-  const out = JSON.parse(res.stdout) as {
-    info: ChildResult['info'];
-    results: Array<Array<{ $ta: 'f32' | 'u16'; b64: string }>>;
-  };
+  const out = JSON.parse(res.stdout) as { info: ChildResult['info']; results: unknown[][] };
   return { info: out.info, results: out.results.map((r) => r.map(fromWire)) };
 }
 

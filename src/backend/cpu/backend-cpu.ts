@@ -10,8 +10,10 @@ import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
 import { compileFusedJs } from './fused.js';
+import { compileFusedNative, type FusedNative } from './fused-native.js';
 import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
+import { loadNative } from './native.js';
 import * as pool from './pool.js';
 import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './reduce.js';
 
@@ -27,8 +29,14 @@ export class CpuBackend implements Backend, FusedCompiler {
   private peak = 0;
   private buffers = 0;
   readonly kernels: KernelTable;
+  /** The addon's fused-kernel interpreter, when the native addon has one. */
+  readonly nativeFused: FusedNative | null;
+  /** Eager elementwise ops as one-expression native programs, by op, dtypes and shapes. */
+  private readonly eagerPrograms = new Map<string, ((inputs: Storage[]) => Storage[]) | null>();
 
   constructor() {
+    const fused = loadNative()?.fused;
+    this.nativeFused = fused ? fused.bind(loadNative()) : null;
     const g = gemmInfo();
     this.device = `${cpus()[0]?.model.trim() ?? 'CPU'} (${g.impl} GEMM, ${g.isa}, ${g.threads} threads)`;
     this.kernels = makeKernels(this);
@@ -36,7 +44,10 @@ export class CpuBackend implements Backend, FusedCompiler {
 
   /** A JIT-fused kernel as generated JavaScript over this backend's buffers. */
   compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string } {
-    const { run, source } = compileFusedJs(spec);
+    const native = this.nativeFused && compileFusedNative(spec, this.nativeFused);
+    const { run, source } = native
+      ? { run: native.run, source: `native fused program [${native.program.join(', ')}]` }
+      : compileFusedJs(spec);
     const kernel: FusedKernel = (inputs, reuse = []) => {
       const into = spec.stores.map((_, k) => (reuse[k] ? this.values(reuse[k]!) : null));
       const outs = run(
@@ -47,6 +58,24 @@ export class CpuBackend implements Backend, FusedCompiler {
       return outs.map((v, k) => (k < into.length && into[k] === v ? reuse[k]! : this.adopt(v)));
     };
     return { kernel, source };
+  }
+
+  /**
+   * Runs an eager op natively as a one-expression fused program (cached by `key`, which must
+   * determine the spec); null when there is no interpreter or it declines the spec (int32 values).
+   */
+  eager(key: string, spec: () => FusedSpec, inputs: readonly TensorInfo[]): DataId | null {
+    if (!this.nativeFused) return null;
+    let run = this.eagerPrograms.get(key);
+    if (run === undefined) {
+      if (this.eagerPrograms.size > 4096) this.eagerPrograms.clear();
+      const compiled = compileFusedNative(spec(), this.nativeFused);
+      run = compiled ? (ins) => compiled.run(ins, []) : null;
+      this.eagerPrograms.set(key, run);
+    }
+    if (!run) return null;
+    const outs = run(inputs.map((t) => this.values(t.dataId)));
+    return this.adopt(outs[outs.length - 1]);
   }
 
   /** Takes ownership of `values` (callers pass fresh arrays). */
@@ -142,11 +171,40 @@ function makeKernels(be: CpuBackend): KernelTable {
   };
   return {
     unary: ([x], { op }, out) => {
+      const native = be.eager(
+        `u|${op}|${x.dtype}|${x.shape}|${out.dtype}`,
+        () => ({
+          inputs: [x],
+          shape: out.shape,
+          exprs: [
+            { kind: 'input', input: 0, dtype: x.dtype },
+            { kind: 'unary', op, a: 0, dtype: out.dtype },
+          ],
+          stores: [1],
+        }),
+        [x],
+      );
+      if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       elementwiseLoop(1, UNARY_EXPR[op])([be.numeric(x)], o, out.shape, []);
       return be.output(o, out);
     },
     binary: ([a, b], { op }, out) => {
+      const native = be.eager(
+        `b|${op}|${a.dtype}|${a.shape}|${b.dtype}|${b.shape}|${out.dtype}|${out.shape}`,
+        () => ({
+          inputs: [a, b],
+          shape: out.shape,
+          exprs: [
+            { kind: 'input', input: 0, dtype: a.dtype },
+            { kind: 'input', input: 1, dtype: b.dtype },
+            { kind: 'binary', op, a: 0, b: 1, dtype: out.dtype },
+          ],
+          stores: [2],
+        }),
+        [a, b],
+      );
+      if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       const expr = op === 'div' && a.dtype === 'int32' ? INT_DIV_EXPR : BINARY_EXPR[op];
       const strides = [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape)];
@@ -154,6 +212,22 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.output(o, out);
     },
     where: ([c, a, b], _attrs, out) => {
+      const native = be.eager(
+        `w|${[c, a, b].map((t) => `${t.dtype}|${t.shape}`).join('|')}|${out.dtype}|${out.shape}`,
+        () => ({
+          inputs: [c, a, b],
+          shape: out.shape,
+          exprs: [
+            { kind: 'input', input: 0, dtype: c.dtype },
+            { kind: 'input', input: 1, dtype: a.dtype },
+            { kind: 'input', input: 2, dtype: b.dtype },
+            { kind: 'where', cond: 0, a: 1, b: 2, dtype: out.dtype },
+          ],
+          stores: [3],
+        }),
+        [c, a, b],
+      );
+      if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       const strides = [c, a, b].map((t) => broadcastStrides(t.shape, out.shape));
       elementwiseLoop(3, '(a ? b : c)')([be.numeric(c), be.numeric(a), be.numeric(b)], o, out.shape, strides);
@@ -161,6 +235,20 @@ function makeKernels(be: CpuBackend): KernelTable {
     },
     cast: ([x], { dtype }) => {
       if (x.dtype === dtype) return be.adopt(be.values(x.dataId).slice());
+      const native = be.eager(
+        `c|${x.dtype}|${dtype}|${x.shape}`,
+        () => ({
+          inputs: [x],
+          shape: x.shape,
+          exprs: [
+            { kind: 'input', input: 0, dtype: x.dtype },
+            { kind: 'cast', a: 0, dtype },
+          ],
+          stores: [1],
+        }),
+        [x],
+      );
+      if (native) return native;
       const v = be.numeric(x);
       if (dtype === 'bool') {
         // "not zero", so NaN is true (as tfjs and C casts do)
@@ -172,6 +260,18 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(dtype === 'float32' ? Float32Array.from(v) : fromNumbers(dtype, v));
     },
     reduce: ([x], { op, axes }, out) => {
+      const native = be.eager(
+        `r|${op}|${axes}|${x.dtype}|${x.shape}|${out.dtype}`,
+        () => ({
+          inputs: [x],
+          shape: x.shape,
+          exprs: [{ kind: 'input', input: 0, dtype: x.dtype }],
+          stores: [],
+          reduce: { op, expr: 0, axes, shape: out.shape, dtype: out.dtype },
+        }),
+        [x],
+      );
+      if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       let src: Float32Array | Int32Array | Uint8Array | Float64Array = be.numeric(x);
       let layout = reductionLayout(x.shape, axes);
@@ -206,6 +306,17 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(o);
     },
     broadcastTo: ([x], { shape }, out) => {
+      const native = be.eager(
+        `bt|${x.dtype}|${x.shape}|${shape}`,
+        () => ({
+          inputs: [x],
+          shape,
+          exprs: [{ kind: 'input', input: 0, dtype: x.dtype }],
+          stores: [0],
+        }),
+        [x],
+      );
+      if (native) return native;
       const o = allocStorage(out.dtype, sizeOf(shape));
       copyStrided(be.values(x.dataId), 0, broadcastStrides(x.shape, shape), o, 0, stridesOf(shape), shape);
       return be.adopt(o);

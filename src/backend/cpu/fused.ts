@@ -110,7 +110,7 @@ function exprCode(e: FusedExpr, name: (i: number) => string, dtypes: DType[]): s
   }
 }
 
-interface LoopDim {
+export interface LoopDim {
   size: number;
   /** per strided input: its stride along this dim */
   strides: number[];
@@ -120,7 +120,7 @@ interface LoopDim {
  * Merges neighbouring dims that every input walks contiguously (stride[d] = stride[d+1] * size[d+1]),
  * within [from, to): a bias broadcast over NHWC becomes a [N*H*W, C] walk.
  */
-function collapse(shape: readonly number[], strides: number[][], from: number, to: number): LoopDim[] {
+export function collapse(shape: readonly number[], strides: number[][], from: number, to: number): LoopDim[] {
   const dims: LoopDim[] = [];
   for (let d = from; d < to; d++) {
     if (shape[d] === 1) continue;

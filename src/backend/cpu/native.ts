@@ -61,6 +61,11 @@ export interface NativeKernels {
     padTop: number,
     padLeft: number,
   ): void;
+  /**
+   * Runs a fused elementwise program (native/fused.h; built by src/backend/cpu/fused-native.ts) over
+   * storage arrays: the outputs are the program's stores, then its reduction. Absent from older addons.
+   */
+  fused?(program: Int32Array, inputs: readonly object[], outputs: readonly object[]): void;
   info(): { isa: string; threads: number; bf16?: string };
 }
 

@@ -1,0 +1,383 @@
+// The fused-kernel interpreter (see fused.h for the program format). The domain is cut into blocks
+// of kBlock elements, split evenly over the participating threads; per block every input is loaded
+// (decoded to float32, or read in place when it is a float32 array walked like the domain), the
+// expressions run one after another over float32 registers of kBlock values, and the stores encode
+// the registers into their outputs. Loads walk the collapsed loop nest segment by segment (a
+// segment: a run along the innermost dim), which is also how a reduction finds its accumulators.
+#include "fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "gemm_kernels.h"
+#include "numeric.h"
+#include "thread_pool.h"
+
+namespace keel {
+namespace fused_portable {
+#include "fused_body.h"
+}  // namespace fused_portable
+}  // namespace keel
+
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+namespace keel {
+namespace fused_avx2 {
+#include "fused_body.h"
+}  // namespace fused_avx2
+}  // namespace keel
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")
+namespace keel {
+namespace fused_avx512 {
+#include "fused_body.h"
+}  // namespace fused_avx512
+}  // namespace keel
+#pragma GCC pop_options
+#endif
+
+namespace keel {
+namespace {
+
+constexpr int kBlock = 1024;
+constexpr int64_t kMinParallel = 32768;  // below this, one thread (waking the pool costs more)
+enum Code { kF32 = 0, kBf16 = 1, kF16 = 2, kBool = 3 };
+enum Kind { kInput = 0, kUnary = 1, kBinary = 2, kWhere = 3, kCast = 4 };
+enum Mode { kFlat = 0, kScalar = 1, kStrided = 2 };
+
+const BlockOps& ops_for_cpu() {
+#if defined(__x86_64__) || defined(__i386__)
+  const Isa isa = selected_isa();
+  if (isa >= Isa::Avx512) return fused_avx512::kOps;
+  if (isa == Isa::Avx2) return fused_avx2::kOps;
+#endif
+  return fused_portable::kOps;
+}
+
+DType fmt(int code) { return code == kBf16 ? DType::BF16 : code == kF16 ? DType::F16 : DType::F32; }
+
+/** n values of input storage (code) from p[at + j*stride] into dst as float32. */
+void load(const void* p, int code, int64_t at, int64_t stride, float* dst, int n) {
+  if (stride == 1 && code != kBool) return dtype_to_f32(static_cast<const char*>(p) + at * (code == kF32 ? 4 : 2), dst, n, fmt(code));
+  if (stride == 0) {
+    const float v = code == kBool ? static_cast<const uint8_t*>(p)[at] : load_as_f32(p, at, fmt(code));
+    std::fill(dst, dst + n, v);
+    return;
+  }
+  switch (code) {
+    case kF32:
+      for (int j = 0; j < n; ++j) dst[j] = static_cast<const float*>(p)[at + j * stride];
+      break;
+    case kBool:
+      for (int j = 0; j < n; ++j) dst[j] = static_cast<const uint8_t*>(p)[at + j * stride];
+      break;
+    default:
+      for (int j = 0; j < n; ++j) dst[j] = load_as_f32(p, at + j * stride, fmt(code));
+  }
+}
+
+void store(const float* src, void* p, int code, int64_t at, int n) {
+  if (code == kBool) {
+    uint8_t* d = static_cast<uint8_t*>(p) + at;
+    for (int j = 0; j < n; ++j) d[j] = static_cast<uint8_t>(src[j]);
+    return;
+  }
+  f32_to_dtype(src, static_cast<char*>(p) + at * (code == kF32 ? 4 : 2), n, fmt(code));
+}
+
+/** Rounds n float32 values to float16 precision (src may equal dst). */
+void round_f16(const float* src, float* dst, uint16_t* tmp, int n) {
+  f32_to_dtype(src, tmp, n, DType::F16);
+  dtype_to_f32(tmp, dst, n, DType::F16);
+}
+
+double reduce_init(int op) {
+  switch (static_cast<ReduceCode>(op)) {
+    case ReduceCode::Prod:
+      return 1;
+    case ReduceCode::Max:
+      return -std::numeric_limits<double>::infinity();
+    case ReduceCode::Min:
+      return std::numeric_limits<double>::infinity();
+    default:
+      return 0;
+  }
+}
+
+struct Partial {
+  std::vector<double> acc;
+  int64_t lo = 0;  // accumulator index of acc[0]
+};
+
+struct Job {
+  const FusedProgram* p;
+  const void* const* in;
+  void* const* out;
+  const BlockOps* ops;
+  int64_t n_blocks;
+  int64_t n_tasks;
+  std::vector<Partial>* partials;  // one per task (reductions)
+};
+
+/** Per-thread scratch that outlives a call (the pool's threads persist). */
+struct Scratch {
+  std::vector<float> regs;
+  std::vector<uint16_t> tmp;
+};
+thread_local Scratch t_scratch;
+
+/** Task t: the t-th of n_tasks even runs of blocks. */
+void run_blocks(const Job& job, int64_t task) {
+  const FusedProgram& p = *job.p;
+  const int64_t b0 = job.n_blocks * task / job.n_tasks;
+  const int64_t b1 = job.n_blocks * (task + 1) / job.n_tasks;
+  if (b0 >= b1) return;
+  const int64_t from = b0 * kBlock;
+  const int64_t to = std::min(p.n, b1 * kBlock);
+  Scratch& s = t_scratch;
+  if (s.regs.size() < static_cast<size_t>(p.n_exprs) * kBlock) s.regs.resize(static_cast<size_t>(p.n_exprs) * kBlock);
+  if (s.tmp.size() < kBlock) s.tmp.resize(kBlock);
+  std::vector<const float*> val(p.n_exprs);
+  const int stride_len = 2 + p.n_dims;
+  const int last = p.n_dims - 1;
+  const bool reducing = p.reduce_op >= 0;
+  const int64_t rin = p.r * p.inner;
+  Partial* part = reducing ? &(*job.partials)[task] : nullptr;
+  if (reducing) {
+    const int64_t o_lo = from / rin;
+    const int64_t o_hi = (to - 1) / rin;
+    part->lo = o_lo * p.inner;
+    part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
+  }
+  // segments of the current block: offset in the block and length (a reduction walks them again)
+  std::vector<int> seg_off, seg_len;
+  int64_t idx[kFusedMaxDims];
+  for (int64_t i0 = from; i0 < to; i0 += kBlock) {
+    const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
+    // pass 1: flat and scalar inputs, and the segment walk for strided ones
+    bool any_strided = false;
+    for (int e = 0; e < p.n_exprs; ++e) {
+      const int32_t* x = p.exprs + 6 * e;
+      if (x[0] != kInput) continue;
+      const int32_t* in = p.inputs + stride_len * x[2];
+      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      const int code = in[0];
+      if (in[1] == kFlat) {
+        if (code == kF32) val[e] = static_cast<const float*>(job.in[x[2]]) + i0;
+        else {
+          load(job.in[x[2]], code, i0, 1, reg, len);
+          val[e] = reg;
+        }
+      } else if (in[1] == kScalar) {
+        load(job.in[x[2]], code, 0, 0, reg, len);
+        val[e] = reg;
+      } else {
+        any_strided = true;
+        val[e] = reg;
+      }
+    }
+    if (any_strided || reducing) {
+      seg_off.clear();
+      seg_len.clear();
+      int64_t rest = i0;
+      for (int d = last; d >= 0; --d) {
+        idx[d] = rest % p.dims[d];
+        rest /= p.dims[d];
+      }
+      for (int off = 0; off < len;) {
+        const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
+        if (any_strided) {
+          for (int e = 0; e < p.n_exprs; ++e) {
+            const int32_t* x = p.exprs + 6 * e;
+            if (x[0] != kInput) continue;
+            const int32_t* in = p.inputs + stride_len * x[2];
+            if (in[1] != kStrided) continue;
+            int64_t pos = 0;
+            for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
+            load(job.in[x[2]], in[0], pos, in[2 + last], s.regs.data() + static_cast<size_t>(e) * kBlock + off, L);
+          }
+        }
+        seg_off.push_back(off);
+        seg_len.push_back(L);
+        off += L;
+        idx[last] += L;
+        for (int d = last; d > 0 && idx[d] == p.dims[d]; --d) {
+          idx[d] = 0;
+          ++idx[d - 1];
+        }
+      }
+    }
+    // pass 2: the expressions
+    for (int e = 0; e < p.n_exprs; ++e) {
+      const int32_t* x = p.exprs + 6 * e;
+      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      const int dtype = x[5];
+      switch (x[0]) {
+        case kInput:
+          continue;
+        case kUnary:
+          job.ops->unary(x[1], val[x[2]], reg, len);
+          break;
+        case kBinary:
+          job.ops->binary(x[1], val[x[2]], val[x[3]], reg, len);
+          break;
+        case kWhere:
+          job.ops->where(val[x[2]], val[x[3]], val[x[4]], reg, len);
+          break;
+        case kCast: {
+          const int from_code = p.exprs[6 * x[2] + 5];
+          if (dtype == kBool && from_code != kBool) job.ops->to_bool(val[x[2]], reg, len);
+          else if (dtype == kF16 && from_code != kF16) round_f16(val[x[2]], reg, s.tmp.data(), len);
+          else {
+            val[e] = val[x[2]];  // the value is unchanged (bfloat16 stays at float32 precision until stored)
+            continue;
+          }
+          val[e] = reg;
+          continue;
+        }
+      }
+      if (dtype == kF16) round_f16(reg, reg, s.tmp.data(), len);
+      val[e] = reg;
+    }
+    // pass 3: stores and the reduction
+    for (int k = 0; k < p.n_stores; ++k) {
+      const int e = p.stores[k];
+      store(val[e], job.out[k], p.exprs[6 * e + 5], i0, len);
+    }
+    if (reducing) {
+      const float* v = val[p.reduce_expr];
+      for (size_t q = 0; q < seg_off.size(); ++q) {
+        const int64_t i = i0 + seg_off[q];
+        const int64_t o = i / rin;
+        if (p.inner == 1 && p.r > 1) {
+          double& a = part->acc[static_cast<size_t>(o * p.inner - part->lo)];
+          a = job.ops->reduce_row(p.reduce_op, v + seg_off[q], a, seg_len[q]);
+        } else {
+          const int64_t at = o * p.inner + i % p.inner - part->lo;
+          job.ops->reduce_lanes(p.reduce_op, v + seg_off[q], part->acc.data() + at, seg_len[q]);
+        }
+      }
+    }
+  }
+}
+
+bool fail(char* err, int err_len, const char* msg, long long a = 0, long long b = 0) {
+  std::snprintf(err, static_cast<size_t>(err_len), msg, a, b);
+  return false;
+}
+
+}  // namespace
+
+bool fused_decode(const int32_t* prog, int64_t len, FusedProgram* p, int64_t* need, char* err, int err_len) {
+  if (len < kFusedHeader || prog[0] != kFusedMagic) return fail(err, err_len, "fused: not a fused-kernel program");
+  p->n_inputs = prog[1];
+  p->n_exprs = prog[2];
+  p->n_stores = prog[3];
+  p->n_dims = prog[4];
+  p->reduce_op = prog[5];
+  p->reduce_expr = prog[6];
+  p->outer = prog[7];
+  p->r = prog[8];
+  p->inner = prog[9];
+  p->reduce_dtype = prog[10];
+  p->n = prog[11];
+  if (p->n_inputs < 0 || p->n_exprs < 1 || p->n_stores < 0 || p->n_dims < 1 || p->n_dims > kFusedMaxDims || p->n < 1)
+    return fail(err, err_len, "fused: bad program header");
+  const int64_t want = kFusedHeader + p->n_dims + static_cast<int64_t>(p->n_inputs) * (2 + p->n_dims) +
+                       static_cast<int64_t>(p->n_exprs) * 6 + p->n_stores;
+  if (len != want) return fail(err, err_len, "fused: program has %lld ints, its header describes %lld", len, want);
+  const int32_t* at = prog + kFusedHeader;
+  int64_t n = 1;
+  for (int d = 0; d < p->n_dims; ++d) {
+    if (at[d] < 1) return fail(err, err_len, "fused: dim %lld has size %lld", d, at[d]);
+    p->dims[d] = at[d];
+    n *= at[d];
+  }
+  if (n != p->n) return fail(err, err_len, "fused: dims hold %lld elements, the header says %lld", n, p->n);
+  at += p->n_dims;
+  p->inputs = at;
+  for (int k = 0; k < p->n_inputs; ++k, at += 2 + p->n_dims) {
+    if (at[0] < 0 || at[0] > kBool || at[1] < 0 || at[1] > kStrided)
+      return fail(err, err_len, "fused: input %lld has a bad dtype or mode", k);
+    if (at[1] == kFlat) need[k] = p->n;
+    else if (at[1] == kScalar) need[k] = 1;
+    else {
+      int64_t far = 0;
+      for (int d = 0; d < p->n_dims; ++d) {
+        if (at[2 + d] < 0) return fail(err, err_len, "fused: input %lld has a negative stride", k);
+        far += (p->dims[d] - 1) * static_cast<int64_t>(at[2 + d]);
+      }
+      need[k] = far + 1;
+    }
+  }
+  p->exprs = at;
+  for (int e = 0; e < p->n_exprs; ++e, at += 6) {
+    const int kind = at[0], op = at[1], dtype = at[5];
+    const bool refs_ok = kind == kInput   ? at[2] >= 0 && at[2] < p->n_inputs
+                         : kind == kWhere ? at[2] >= 0 && at[2] < e && at[3] >= 0 && at[3] < e && at[4] >= 0 && at[4] < e
+                         : kind == kBinary ? at[2] >= 0 && at[2] < e && at[3] >= 0 && at[3] < e
+                                           : at[2] >= 0 && at[2] < e;
+    const bool op_ok = kind == kUnary    ? op >= 0 && op < static_cast<int>(UnaryCode::Count)
+                       : kind == kBinary ? op >= 0 && op < static_cast<int>(BinaryCode::Count)
+                                         : kind >= kInput && kind <= kCast;
+    if (!refs_ok || !op_ok || dtype < 0 || dtype > kBool)
+      return fail(err, err_len, "fused: expression %lld is malformed", e);
+    if (kind == kInput && p->inputs[(2 + p->n_dims) * at[2]] != dtype)
+      return fail(err, err_len, "fused: expression %lld reads input %lld in another dtype", e, at[2]);
+  }
+  p->stores = at;
+  for (int k = 0; k < p->n_stores; ++k)
+    if (at[k] < 0 || at[k] >= p->n_exprs) return fail(err, err_len, "fused: store %lld names no expression", k);
+  if (p->reduce_op >= 0) {
+    if (p->reduce_op >= static_cast<int>(ReduceCode::Count) || p->reduce_expr < 0 || p->reduce_expr >= p->n_exprs ||
+        p->reduce_dtype < 0 || p->reduce_dtype > kF16 || p->outer < 1 || p->r < 1 || p->inner < 1 ||
+        p->outer * p->r * p->inner != p->n)
+      return fail(err, err_len, "fused: bad reduction");
+  } else if (p->reduce_op != -1) {
+    return fail(err, err_len, "fused: bad reduction op %lld", p->reduce_op);
+  }
+  return true;
+}
+
+bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* outputs) {
+  const int64_t n_blocks = (p.n + kBlock - 1) / kBlock;
+  const int threads = p.n < kMinParallel ? 1 : pool_size();
+  // a few tasks per thread balance threads that other work slows down
+  const int64_t n_tasks = std::min<int64_t>(n_blocks, threads == 1 ? 1 : 4 * threads);
+  std::vector<Partial> partials(p.reduce_op >= 0 ? n_tasks : 0);
+  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials};
+  parallel_tasks(n_tasks, threads, [&](int64_t t) {
+    run_blocks(job, t);
+    return true;
+  });
+  if (p.reduce_op < 0) return true;
+  // combine the participants' partial accumulators in order, then scale and store
+  const int64_t m = p.outer * p.inner;
+  std::vector<double> acc(static_cast<size_t>(m), reduce_init(p.reduce_op));
+  const auto op = static_cast<ReduceCode>(p.reduce_op);
+  for (const Partial& part : partials) {
+    for (size_t j = 0; j < part.acc.size(); ++j) {
+      double& a = acc[static_cast<size_t>(part.lo) + j];
+      const double x = part.acc[j];
+      if (op == ReduceCode::Sum || op == ReduceCode::Mean) a += x;
+      else if (op == ReduceCode::Prod) a *= x;
+      else if (op == ReduceCode::Max ? (x > a || x != x) : (x < a || x != x)) a = x;
+    }
+  }
+  const double scale = op == ReduceCode::Mean ? 1.0 / static_cast<double>(p.r) : 1.0;
+  float vals[kBlock];
+  for (int64_t j0 = 0; j0 < m; j0 += kBlock) {
+    const int len = static_cast<int>(std::min<int64_t>(kBlock, m - j0));
+    for (int j = 0; j < len; ++j) vals[j] = static_cast<float>(op == ReduceCode::Mean ? acc[j0 + j] * scale : acc[j0 + j]);
+    store(vals, outputs[p.n_stores], p.reduce_dtype, j0, len);
+  }
+  return true;
+}
+
+}  // namespace keel
