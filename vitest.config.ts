@@ -18,6 +18,8 @@ export default defineConfig({
             'test/ops/elementwise.test.ts',
             'test/ops/reduction.test.ts',
             'test/ops/nn.test.ts',
+            'test/ops/conv.test.ts',
+            'test/ops/layout.test.ts',
             'test/jit/*.test.ts',
             'test/tensor/leaks.test.ts',
           ],

@@ -16,6 +16,12 @@
 //     Runs a fused elementwise program (native/fused.h) over arrays: Float32Array for float32,
 //     Uint16Array for bfloat16/float16, Uint8Array for bool; outputs are the stores, then the
 //     reduction's result. Malformed programs and short or mistyped arrays throw.
+//   pool2d(op, in1, in2, out, types, batch, inH, inW, C, outH, outW, kH, kW, strideH, strideW,
+//          dilationH, dilationW, padTop, padLeft): void
+//     NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average
+//     (x) -> y, 3 average gradient (dy) -> dx (in2 is not read); types as for gemm.
+//   copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape): void
+//     Copies the elements of shape (number[]) between typed arrays of one type, strides in elements.
 //   info(): { isa: 'avx512' | 'avx2' | 'portable', bf16: 'avx512bf16' | 'convert', threads: number }
 //
 // The calls are synchronous and validate everything they dereference: wrong types throw TypeError,
@@ -30,6 +36,7 @@
 
 #include "conv.h"
 #include "fused.h"
+#include "pool.h"
 #include "gemm_kernels.h"
 #include "thread_pool.h"
 
@@ -305,6 +312,121 @@ napi_value Fused(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+constexpr size_t kPoolArgc = 19;
+const char* const kPoolNames[kPoolArgc] = {"op",      "in1",     "in2",       "out",       "types",  "batch",  "inH",
+                                           "inW",     "C",       "outH",      "outW",      "kH",     "kW",     "strideH",
+                                           "strideW", "dilationH", "dilationW", "padTop", "padLeft"};
+
+napi_value Pool2d(napi_env env, napi_callback_info info) {
+  size_t argc = kPoolArgc;
+  napi_value argv[kPoolArgc];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != kPoolArgc) {
+    char msg[128];
+    std::snprintf(msg, sizeof msg, "pool2d: expected %zu arguments, got %zu", kPoolArgc, argc);
+    return throw_type(env, msg);
+  }
+  int64_t op;
+  keel::DType types[3];
+  if (!get_index_named(env, argv[0], "pool2d", 0, kPoolNames[0], &op) || !get_types(env, argv[4], "pool2d", 4, types))
+    return nullptr;
+  if (op > 3) return throw_type(env, "pool2d: argument 0 (op) must be 0 (max), 1 (max gradient), 2 (average) or 3 (average gradient)");
+  int64_t v[14];
+  for (size_t i = 5; i < kPoolArgc; ++i)
+    if (!get_index_named(env, argv[i], "pool2d", i, kPoolNames[i], &v[i - 5])) return nullptr;
+  // batch, inH, inW, C, outH, outW, kH, kW, sH, sW, dH, dW, pT, pL
+  keel::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[3], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+  if (g.kH < 1 || g.kW < 1 || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1)
+    return throw_type(env, "pool2d: window sizes, strides and dilations must be >= 1");
+  void *p1, *p2, *po;
+  size_t l1, l2, lo;
+  if (!get_array(env, argv[1], "pool2d", 1, kPoolNames[1], types[0], &p1, &l1) ||
+      !get_array(env, argv[2], "pool2d", 2, kPoolNames[2], types[1], &p2, &l2) ||
+      !get_array(env, argv[3], "pool2d", 3, kPoolNames[3], types[2], &po, &lo))
+    return nullptr;
+  using u128 = unsigned __int128;
+  const u128 xs = static_cast<u128>(g.batch) * g.inH * g.inW * g.inC;
+  const u128 ys = static_cast<u128>(g.batch) * g.outH * g.outW * g.inC;
+  const auto op_ = static_cast<keel::PoolOp>(op);
+  const bool grad = op_ == keel::PoolOp::MaxGrad || op_ == keel::PoolOp::AvgGrad;
+  const u128 n1 = grad ? ys : xs;
+  const u128 n2 = op_ == keel::PoolOp::MaxGrad ? xs : 0;
+  const u128 no = grad ? xs : ys;
+  if (n1 > l1 || n2 > l2 || no > lo) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "pool2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
+                  static_cast<double>(n1), l1, static_cast<double>(n2), l2, static_cast<double>(no), lo);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return nullptr;
+  }
+  if (!keel::pool_run(op_, p1, types[0], p2, types[1], po, types[2], g))
+    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "pool2d: out of memory");
+  return nullptr;
+}
+
+/** A number[] of non-negative integers (strides or a shape), at most 32 long. */
+bool get_dims(napi_env env, napi_value v, size_t idx, const char* name, int64_t* out, uint32_t* n) {
+  bool is_arr = false;
+  char msg[160];
+  if (napi_is_array(env, v, &is_arr) != napi_ok || !is_arr || napi_get_array_length(env, v, n) != napi_ok || *n > 32) {
+    std::snprintf(msg, sizeof msg, "copyStrided: argument %zu (%s) must be an array of at most 32 integers", idx, name);
+    throw_type(env, msg);
+    return false;
+  }
+  for (uint32_t i = 0; i < *n; ++i) {
+    napi_value e;
+    if (napi_get_element(env, v, i, &e) != napi_ok || !get_index_named(env, e, "copyStrided", idx, name, &out[i])) return false;
+  }
+  return true;
+}
+
+napi_value CopyStrided(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 7)
+    return throw_type(env, "copyStrided: expected (src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape)");
+  napi_typedarray_type ts, td;
+  size_t ls, ld;
+  void *ps, *pd;
+  bool a = false, b = false;
+  if (napi_is_typedarray(env, argv[0], &a) != napi_ok || !a || napi_is_typedarray(env, argv[3], &b) != napi_ok || !b ||
+      napi_get_typedarray_info(env, argv[0], &ts, &ls, &ps, nullptr, nullptr) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &td, &ld, &pd, nullptr, nullptr) != napi_ok || ts != td)
+    return throw_type(env, "copyStrided: src (argument 0) and dst (argument 3) must be typed arrays of one type");
+  int size = 0;
+  switch (ts) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: size = 1; break;
+    case napi_int16_array: case napi_uint16_array: size = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
+    default: size = 8;
+  }
+  int64_t so, dof, ss[32], ds[32], shape[32];
+  uint32_t nss, nds, rank;
+  if (!get_index_named(env, argv[1], "copyStrided", 1, "srcOffset", &so) || !get_dims(env, argv[2], 2, "srcStrides", ss, &nss) ||
+      !get_index_named(env, argv[4], "copyStrided", 4, "dstOffset", &dof) || !get_dims(env, argv[5], 5, "dstStrides", ds, &nds) ||
+      !get_dims(env, argv[6], 6, "shape", shape, &rank))
+    return nullptr;
+  if (nss != rank || nds != rank) return throw_type(env, "copyStrided: srcStrides, dstStrides and shape must have one length");
+  using u128 = unsigned __int128;
+  u128 far_s = static_cast<u128>(so), far_d = static_cast<u128>(dof), total = 1;
+  for (uint32_t i = 0; i < rank; ++i) {
+    total *= static_cast<u128>(shape[i]);
+    if (shape[i] > 0) {
+      far_s += static_cast<u128>(shape[i] - 1) * static_cast<u128>(ss[i]);
+      far_d += static_cast<u128>(shape[i] - 1) * static_cast<u128>(ds[i]);
+    }
+  }
+  if (total == 0) return nullptr;
+  if (far_s >= ls || far_d >= ld) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "copyStrided: reads element %.0f of %zu (src) and writes %.0f of %zu (dst)",
+                  static_cast<double>(far_s), ls, static_cast<double>(far_d), ld);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return nullptr;
+  }
+  keel::copy_strided(ps, so, ss, pd, dof, ds, shape, static_cast<int>(rank), size);
+  return nullptr;
+}
+
 napi_value Info(napi_env env, napi_callback_info /*info*/) {
   napi_value obj, isa, bf16, threads;
   if (napi_create_object(env, &obj) != napi_ok) return nullptr;
@@ -327,6 +449,8 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"fused", nullptr, Fused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"copyStrided", nullptr, CopyStrided, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;

@@ -16,6 +16,8 @@ ENGINE.registerSavePolicies(SAVE_POLICIES);
 function backprop(nodes: TapeNode[], y: Tensor, dy: Tensor, xs: readonly Tensor[]): (Tensor | undefined)[] {
   const grads = new Map<number, Tensor>([[y.id, reshape(dy, dy.shape)]]);
   const wanted = new Set(xs.map((x) => x.id));
+  // gradients flow only into xs and the outputs of recorded nodes
+  const tracked = new Set([...wanted, ...nodes.map((node) => node.outputId)]);
   for (let n = nodes.length - 1; n >= 0; n--) {
     const node = nodes[n];
     const g = grads.get(node.outputId);
@@ -30,6 +32,7 @@ function backprop(nodes: TapeNode[], y: Tensor, dy: Tensor, xs: readonly Tensor[
           inputs: node.saved,
           inputMeta: node.inputMeta,
           output: node.savedOutput,
+          needed: node.inputMeta.map((m) => tracked.has(m.id)),
         });
     const fresh = new Set<Tensor>();
     node.inputMeta.forEach((meta, i) => {

@@ -11,6 +11,11 @@ export interface GradCtx<P extends Primitive> {
   inputMeta: readonly { shape: readonly number[]; dtype: DType }[];
   /** the forward output, when the rule asked to save it */
   output: Tensor | undefined;
+  /**
+   * Per input: whether this backward pass uses its gradient (it depends on a differentiated tensor).
+   * Rules may return null for the others and skip their work (e.g. a convolution's input image).
+   */
+  needed: readonly boolean[];
 }
 
 export interface GradRule<P extends Primitive> {

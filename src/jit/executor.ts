@@ -4,11 +4,20 @@ import type { Backend, DataId, TensorInfo } from '../backend/backend.js';
 import { valueInfo } from './graph.js';
 import type { Plan } from './plan.js';
 
-export function execute(plan: Plan, target: Backend, inputs: readonly DataId[]): DataId[] {
+/**
+ * `donated` input buffers belong to the execution: each is freed after its last use (or written
+ * over by a fused kernel, or returned as an output); the other inputs are only read.
+ */
+export function execute(
+  plan: Plan,
+  target: Backend,
+  inputs: readonly DataId[],
+  donated: ReadonlySet<DataId> = new Set(),
+): DataId[] {
   const g = plan.graph;
   const I = g.inputs.length;
   const vals = new Array<DataId | undefined>(I + g.nodes.length);
-  const external = new Set<DataId>(inputs);
+  const external = new Set<DataId>(inputs.filter((id) => !donated.has(id)));
   const uses = new Map<DataId, number>();
   const hold = (v: number, id: DataId) => {
     vals[v] = id;

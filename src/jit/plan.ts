@@ -66,9 +66,12 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
   compiled.forEach((c, _i) => {
     for (const v of produced(c)) if (!last.has(v) && !keep.has(v)) c.frees.push(v); // produced but unused
   });
-  for (const [v, i] of last) if (v >= I && !keep.has(v)) compiled[i].frees.push(v);
+  // graph inputs are listed too: the executor frees (and lets kernels write over) only those the
+  // caller donated, e.g. a variable's old value that the traced step replaced
+  for (const [v, i] of last) if (!keep.has(v)) compiled[i].frees.push(v);
   // in-place outputs: a stored value may take the buffer of an input of its shape and dtype that
-  // dies at this step (a bias+activation epilogue writes over the matMul/conv2d output it reads)
+  // dies at this step (a bias+activation epilogue writes over the matMul/conv2d output it reads;
+  // an optimizer update over the donated old value of its variable)
   for (const c of compiled) {
     const s = c.step;
     if (s.kind !== 'fused') continue;
@@ -78,7 +81,6 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
       const j = s.inputs.findIndex(
         (u, k) =>
           !taken.has(k) &&
-          u >= I &&
           c.frees.includes(u) &&
           valueInfo(graph, u).dtype === want &&
           sameShape(valueInfo(graph, u).shape, s.spec.shape),

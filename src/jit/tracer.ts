@@ -152,11 +152,15 @@ export class TracingBackend implements Backend {
       if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
     }
     this.cache.set(key, plan);
+    // inputs whose tensors were disposed during the trace (a variable's replaced value) are given
+    // to the execution, which frees them or writes over them in place
+    const donated = new Set(this.deferredFrees.filter((id) => slot.has(id)));
     let outs: DataId[];
     try {
-      outs = execute(plan, this.target, inputIds);
+      outs = execute(plan, this.target, inputIds, donated);
     } finally {
-      this.releaseInputs();
+      // donated buffers now belong to the execution (after a failure they may leak, never double-free)
+      this.releaseInputs(donated);
     }
     g.outputs.forEach((v, i) => {
       nodes[v - I].out.concrete = outs[i];
@@ -173,11 +177,11 @@ export class TracingBackend implements Backend {
   }
 
   /** Frees the input buffers whose tensors were disposed while nodes still needed them. */
-  private releaseInputs(): void {
+  private releaseInputs(owned: ReadonlySet<DataId> = new Set()): void {
     this.pendingInputs.clear();
     const frees = this.deferredFrees;
     this.deferredFrees = [];
-    for (const id of frees) this.target.disposeData(id);
+    for (const id of frees) if (!owned.has(id)) this.target.disposeData(id);
   }
 
   // ---- Backend -------------------------------------------------------------------------

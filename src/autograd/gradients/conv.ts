@@ -11,6 +11,11 @@ const yShape = (i: Conv2DInfo) => [i.batch, i.outH, i.outW, i.outC];
 const wShape = (i: Conv2DInfo, depthwise: boolean) => [i.kH, i.kW, i.inC, depthwise ? i.multiplier : i.outC];
 
 type Family = 'conv2d' | 'depthwiseConv2d';
+type Ctx = {
+  attrs: { info: Conv2DInfo };
+  inputs: readonly (Tensor | undefined)[];
+  needed: readonly boolean[];
+};
 const run = (
   prim: Family | `${Family}BackpropInput` | `${Family}BackpropFilter`,
   a: Tensor,
@@ -27,30 +32,30 @@ function family(f: Family): Pick<GradTable, Family | `${Family}BackpropInput` | 
       save: both,
       grad: (
         dy: Tensor,
-        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+        { attrs: { info }, inputs, needed }: Ctx,
       ) => [
-        run(`${f}BackpropInput`, dy, inputs[1]!, info, xShape(info)),
-        run(`${f}BackpropFilter`, inputs[0]!, dy, info, wShape(info, dw)),
+        needed[0] ? run(`${f}BackpropInput`, dy, inputs[1]!, info, xShape(info)) : null,
+        needed[1] ? run(`${f}BackpropFilter`, inputs[0]!, dy, info, wShape(info, dw)) : null,
       ],
     },
     [`${f}BackpropInput`]: {
       save: both,
       grad: (
         g: Tensor,
-        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+        { attrs: { info }, inputs, needed }: Ctx,
       ) => [
-        run(f, g, inputs[1]!, info, yShape(info)),
-        run(`${f}BackpropFilter`, g, inputs[0]!, info, wShape(info, dw)),
+        needed[0] ? run(f, g, inputs[1]!, info, yShape(info)) : null,
+        needed[1] ? run(`${f}BackpropFilter`, g, inputs[0]!, info, wShape(info, dw)) : null,
       ],
     },
     [`${f}BackpropFilter`]: {
       save: both,
       grad: (
         g: Tensor,
-        { attrs: { info }, inputs }: { attrs: { info: Conv2DInfo }; inputs: readonly (Tensor | undefined)[] },
+        { attrs: { info }, inputs, needed }: Ctx,
       ) => [
-        run(`${f}BackpropInput`, inputs[1]!, g, info, xShape(info)),
-        run(f, inputs[0]!, g, info, yShape(info)),
+        needed[0] ? run(`${f}BackpropInput`, inputs[1]!, g, info, xShape(info)) : null,
+        needed[1] ? run(f, inputs[0]!, g, info, yShape(info)) : null,
       ],
     },
   } as unknown as Pick<GradTable, Family | `${Family}BackpropInput` | `${Family}BackpropFilter`>;

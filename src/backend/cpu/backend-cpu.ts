@@ -13,7 +13,7 @@ import { compileFusedJs } from './fused.js';
 import { compileFusedNative, type FusedNative } from './fused-native.js';
 import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
-import { loadNative } from './native.js';
+import { loadNative, nativeTypes } from './native.js';
 import * as pool from './pool.js';
 import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './reduce.js';
 
@@ -168,6 +168,44 @@ function makeKernels(be: CpuBackend): KernelTable {
     if (!tp || !tq || !to) throw new Error(`${op}: expected float operands, got ${p.dtype} and ${q.dtype}`);
     const values = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
     return be.adopt(conv.convMixed(op, values(p), tp, values(q), tq, to, info));
+  };
+  /** A pool natively on stored operands (null without the addon: the JavaScript pools run). */
+  const nativePool = loadNative()?.pool2d ? loadNative() : null;
+  const poolKernel = (
+    op: 0 | 1 | 2 | 3,
+    p: TensorInfo,
+    q: TensorInfo,
+    i: Conv2DInfo,
+    out: OutputSpec,
+  ): DataId | null => {
+    const tp = floatType(p.dtype);
+    const tq = floatType(q.dtype);
+    const to = floatType(out.dtype);
+    if (!nativePool || !tp || !tq || !to) return null;
+    const o = allocStorage(out.dtype, sizeOf(out.shape)) as Float32Array | Uint16Array;
+    const v = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
+    nativePool.pool2d!(
+      op,
+      v(p),
+      v(q),
+      o,
+      nativeTypes(tp, tq, to),
+      i.batch,
+      i.inH,
+      i.inW,
+      i.inC,
+      i.outH,
+      i.outW,
+      i.kH,
+      i.kW,
+      i.strideH,
+      i.strideW,
+      i.dilationH,
+      i.dilationW,
+      i.padTop,
+      i.padLeft,
+    );
+    return be.adopt(o);
   };
   return {
     unary: ([x], { op }, out) => {
@@ -440,9 +478,13 @@ function makeKernels(be: CpuBackend): KernelTable {
       be.output(depthwise.depthwiseConv2dBackpropInput(be.f32(dy), be.f32(w), info), out),
     depthwiseConv2dBackpropFilter: ([x, dy], { info }, out) =>
       be.output(depthwise.depthwiseConv2dBackpropFilter(be.f32(x), be.f32(dy), info), out),
-    maxPool: ([x], { info }, out) => be.output(pool.maxPool(be.f32(x), info), out),
-    maxPoolGrad: ([dy, x], { info }, out) => be.output(pool.maxPoolGrad(be.f32(dy), be.f32(x), info), out),
-    avgPool: ([x], { info }, out) => be.output(pool.avgPool(be.f32(x), info), out),
-    avgPoolGrad: ([dy], { info }, out) => be.output(pool.avgPoolGrad(be.f32(dy), info), out),
+    maxPool: ([x], { info }, out) =>
+      poolKernel(0, x, x, info, out) ?? be.output(pool.maxPool(be.f32(x), info), out),
+    maxPoolGrad: ([dy, x], { info }, out) =>
+      poolKernel(1, dy, x, info, out) ?? be.output(pool.maxPoolGrad(be.f32(dy), be.f32(x), info), out),
+    avgPool: ([x], { info }, out) =>
+      poolKernel(2, x, x, info, out) ?? be.output(pool.avgPool(be.f32(x), info), out),
+    avgPoolGrad: ([dy], { info }, out) =>
+      poolKernel(3, dy, dy, info, out) ?? be.output(pool.avgPoolGrad(be.f32(dy), info), out),
   };
 }

@@ -1,6 +1,10 @@
 // Data-movement CPU kernels on raw storage (no decoding): strided copy, and what is built from it.
 
 import type { Storage } from '../../dtype.js';
+import { loadNative } from './native.js';
+
+/** Below this many elements a copy stays in JavaScript (a native call costs more). */
+const NATIVE_COPY_MIN = 4096;
 
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
@@ -33,6 +37,11 @@ export function copyStrided(
   let total = 1;
   for (const d of shape) total *= d;
   if (total === 0) return;
+  const native = total >= NATIVE_COPY_MIN ? loadNative() : null;
+  if (native?.copyStrided && src.constructor === dst.constructor) {
+    native.copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape);
+    return;
+  }
   const inner = shape[r - 1];
   const ss = srcStrides[r - 1];
   const ds = dstStrides[r - 1];

@@ -66,6 +66,41 @@ export interface NativeKernels {
    * storage arrays: the outputs are the program's stores, then its reduction. Absent from older addons.
    */
   fused?(program: Int32Array, inputs: readonly object[], outputs: readonly object[]): void;
+  /**
+   * NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average (x) -> y,
+   * 3 average gradient (dy) -> dx; `types` codes (in1, in2, out) as for gemm. Absent from older addons.
+   */
+  pool2d?(
+    op: 0 | 1 | 2 | 3,
+    in1: Float32Array | Uint16Array,
+    in2: Float32Array | Uint16Array,
+    out: Float32Array | Uint16Array,
+    types: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  /** The strided copy of src/backend/cpu/layout.ts between typed arrays of one type. Absent from older addons. */
+  copyStrided?(
+    src: object,
+    srcOffset: number,
+    srcStrides: readonly number[],
+    dst: object,
+    dstOffset: number,
+    dstStrides: readonly number[],
+    shape: readonly number[],
+  ): void;
   info(): { isa: string; threads: number; bf16?: string };
 }
 

@@ -1,0 +1,194 @@
+// Native pooling (per image on the pool's threads: the gradients add into their image's dx only)
+// and the strided copy behind transpose, slice, pad, concat and tile.
+#include "pool.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "thread_pool.h"
+
+namespace keel {
+namespace {
+
+/** Calls tap(x offset of channel 0) for each in-bounds cell of output pixel (n, oh, ow); returns the count. */
+template <class Tap>
+inline int64_t window(const ConvGeom& g, int64_t n, int64_t oh, int64_t ow, Tap tap) {
+  int64_t count = 0;
+  for (int64_t kh = 0; kh < g.kH; ++kh) {
+    const int64_t ih = oh * g.sH - g.pT + kh * g.dH;
+    if (ih < 0 || ih >= g.inH) continue;
+    for (int64_t kw = 0; kw < g.kW; ++kw) {
+      const int64_t iw = ow * g.sW - g.pL + kw * g.dW;
+      if (iw < 0 || iw >= g.inW) continue;
+      tap(((n * g.inH + ih) * g.inW + iw) * g.inC);
+      ++count;
+    }
+  }
+  return count;
+}
+
+/** One image: reads x (float32, whole tensor) / dy, writes its slice of the float32 result. */
+void pool_image(PoolOp op, const float* x, const float* dy, float* res, const ConvGeom& g, int64_t n) {
+  const int64_t C = g.inC;
+  const int64_t img = g.inH * g.inW * C;
+  if (op == PoolOp::MaxGrad || op == PoolOp::AvgGrad) std::memset(res + n * img, 0, static_cast<size_t>(img) * 4);
+  std::vector<float> best(static_cast<size_t>(C));
+  std::vector<int64_t> where(static_cast<size_t>(C));
+  std::vector<int64_t> taps;
+  for (int64_t oh = 0; oh < g.outH; ++oh)
+    for (int64_t ow = 0; ow < g.outW; ++ow) {
+      const int64_t y_at = ((n * g.outH + oh) * g.outW + ow) * C;
+      switch (op) {
+        case PoolOp::Max: {
+          float* y = res + y_at;
+          std::fill(y, y + C, -std::numeric_limits<float>::infinity());
+          window(g, n, oh, ow, [&](int64_t x_at) {
+            for (int64_t c = 0; c < C; ++c) {
+              const float v = x[x_at + c];
+              if (v > y[c] || v != v) y[c] = v;
+            }
+          });
+          break;
+        }
+        case PoolOp::MaxGrad: {
+          std::fill(where.begin(), where.end(), -1);
+          window(g, n, oh, ow, [&](int64_t x_at) {
+            for (int64_t c = 0; c < C; ++c) {
+              const float v = x[x_at + c];
+              if (where[c] < 0 || v > best[c]) {
+                best[c] = v;
+                where[c] = x_at + c;
+              }
+            }
+          });
+          for (int64_t c = 0; c < C; ++c)
+            if (where[c] >= 0) res[where[c]] += dy[y_at + c];
+          break;
+        }
+        case PoolOp::Avg: {
+          float* y = res + y_at;
+          std::fill(y, y + C, 0.0f);
+          const int64_t count = window(g, n, oh, ow, [&](int64_t x_at) {
+            for (int64_t c = 0; c < C; ++c) y[c] += x[x_at + c];
+          });
+          const double inv = 1.0 / static_cast<double>(count);
+          for (int64_t c = 0; c < C; ++c)
+            y[c] = count > 0 ? static_cast<float>(y[c] * inv) : std::numeric_limits<float>::quiet_NaN();
+          break;
+        }
+        case PoolOp::AvgGrad: {
+          taps.clear();
+          const int64_t count = window(g, n, oh, ow, [&](int64_t x_at) { taps.push_back(x_at); });
+          const double inv = count > 0 ? 1.0 / static_cast<double>(count) : 0.0;
+          for (const int64_t x_at : taps)
+            for (int64_t c = 0; c < C; ++c)
+              res[x_at + c] = static_cast<float>(res[x_at + c] + static_cast<double>(dy[y_at + c]) * inv);
+          break;
+        }
+      }
+    }
+}
+
+/** A float32 view of an operand: the array itself, or a decoded copy kept in `keep`. */
+const float* as_f32(const void* p, DType t, int64_t n, std::vector<float>& keep) {
+  if (t == DType::F32) return static_cast<const float*>(p);
+  keep.resize(static_cast<size_t>(n));
+  dtype_to_f32(p, keep.data(), n, t);
+  return keep.data();
+}
+
+/** n elements of B bytes from s (stride si) to d (stride di), in elements. */
+template <int B>
+inline void strided_run(const char* s, int64_t si, char* d, int64_t di, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) std::memcpy(d + i * di * B, s + i * si * B, B);
+}
+
+}  // namespace
+
+bool pool_run(PoolOp op, const void* in1, DType t1, const void* in2, DType t2, void* out, DType to, const ConvGeom& g) {
+  const int64_t xs = g.batch * g.inH * g.inW * g.inC;
+  const int64_t ys = g.batch * g.outH * g.outW * g.inC;
+  const bool grad = op == PoolOp::MaxGrad || op == PoolOp::AvgGrad;
+  std::vector<float> k1, k2, acc;
+  // x and dy in float32 (decoded when 16-bit)
+  const float* x = op == PoolOp::AvgGrad ? nullptr : as_f32(op == PoolOp::MaxGrad ? in2 : in1, op == PoolOp::MaxGrad ? t2 : t1, xs, k1);
+  const float* dy = grad ? as_f32(in1, t1, ys, k2) : nullptr;
+  const int64_t n_out = grad ? xs : ys;
+  float* res = static_cast<float*>(out);
+  if (to != DType::F32) {
+    acc.resize(static_cast<size_t>(n_out));
+    res = acc.data();
+  }
+  parallel_tasks(g.batch, pool_size(), [&](int64_t n) {
+    pool_image(op, x, dy, res, g, n);
+    return true;
+  });
+  if (to != DType::F32) f32_to_dtype(res, out, n_out, to);
+  return true;
+}
+
+void copy_strided(const void* src, int64_t src_offset, const int64_t* ss, void* dst, int64_t dst_offset,
+                  const int64_t* ds, const int64_t* shape, int rank, int size) {
+  const char* s = static_cast<const char*>(src) + src_offset * size;
+  char* d = static_cast<char*>(dst) + dst_offset * size;
+  if (rank == 0) {
+    std::memcpy(d, s, static_cast<size_t>(size));
+    return;
+  }
+  int64_t total = 1;
+  for (int i = 0; i < rank; ++i) total *= shape[i];
+  if (total == 0) return;
+  const int last = rank - 1;
+  const int64_t inner = shape[last];
+  const int64_t rows = total / inner;
+  const int64_t s_in = ss[last], d_in = ds[last];
+  // rows split over threads when there is enough to move
+  const int64_t bytes = total * size;
+  const int64_t tasks = bytes < (int64_t{1} << 20) ? 1 : std::min<int64_t>(rows, 4 * pool_size());
+  parallel_tasks(tasks, tasks == 1 ? 1 : pool_size(), [&](int64_t t) {
+    const int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    int64_t idx[32] = {0};
+    int64_t so = 0, dof = 0, rest = r0;
+    for (int k = last - 1; k >= 0; --k) {
+      idx[k] = rest % shape[k];
+      rest /= shape[k];
+      so += idx[k] * ss[k];
+      dof += idx[k] * ds[k];
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      const char* sp = s + so * size;
+      char* dp = d + dof * size;
+      if (s_in == 1 && d_in == 1) {
+        std::memmove(dp, sp, static_cast<size_t>(inner * size));
+      } else {
+        switch (size) {
+          case 1:
+            strided_run<1>(sp, s_in, dp, d_in, inner);
+            break;
+          case 2:
+            strided_run<2>(sp, s_in, dp, d_in, inner);
+            break;
+          case 4:
+            strided_run<4>(sp, s_in, dp, d_in, inner);
+            break;
+          default:
+            strided_run<8>(sp, s_in, dp, d_in, inner);
+        }
+      }
+      for (int k = last - 1; k >= 0; --k) {
+        ++idx[k];
+        so += ss[k];
+        dof += ds[k];
+        if (idx[k] < shape[k]) break;
+        so -= ss[k] * shape[k];
+        dof -= ds[k] * shape[k];
+        idx[k] = 0;
+      }
+    }
+    return true;
+  });
+}
+
+}  // namespace keel
