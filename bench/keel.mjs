@@ -121,11 +121,14 @@ function benchConv() {
 }
 
 /** conv 3x3 16 -> relu -> conv 3x3 32 -> relu -> global average pool -> dense 5, Adam, one step timed. */
-function trainStep(compute) {
+function trainStep(mode) {
   const t = spec.train;
+  // 'bfloat16_jit': bfloat16 compute, the whole step (forward, backward, Adam) under keel.jit
+  const compute = mode.replace(/_jit$/, '');
+  const jitted = mode.endsWith('_jit');
   // Created in tidy(): the initial values go, the variables (which tidy keeps) and the returned data stay.
   const { vars, x, y } = keel.tidy(() => {
-    const v = (init, name) => keel.variable(init, true, `bench_${compute}_${name}`);
+    const v = (init, name) => keel.variable(init, true, `bench_${mode}_${name}`);
     const labels = Array.from({ length: t.batch }, (_, i) => i % t.classes);
     return {
       vars: [
@@ -150,9 +153,12 @@ function trainStep(compute) {
     return keel.losses.softmaxCrossEntropy(y, logits);
   };
   let last = Number.NaN;
+  const minimize = jitted
+    ? keel.jit(() => opt.minimize(loss, true, vars))
+    : () => opt.minimize(loss, true, vars);
   const step = () =>
     keel.tidy(() => {
-      last = opt.minimize(loss, true, vars).dataSync()[0];
+      last = minimize().dataSync()[0];
     });
   try {
     // The first step creates Adam's slots; count live tensors after the warm-up to catch per-step leaks.

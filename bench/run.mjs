@@ -118,7 +118,7 @@ const SPEC = {
     ...TRAIN,
     flops: trainF.step,
     forwardFlops: trainF.forward,
-    dtypes: ['float32', 'bfloat16'],
+    dtypes: ['float32', 'bfloat16', 'float32_jit', 'bfloat16_jit'],
     torchModes: ['float32', 'bfloat16_autocast'],
     warmup: opts.quick ? 1 : 3,
     steps: opts.quick ? 3 : 10,
@@ -482,6 +482,7 @@ if (opts.only.includes('matmul')) {
     const t = rowBy(raw.torch.matmul?.matmul, 'n', n);
     addRow(`matMul ${n} f32`, k?.float32, `${wasmLabel()} f32`, w?.float32);
     if (torch.ok) addRow(`matMul ${n} f32`, k?.float32, 'torch f32', t?.float32);
+    if (torch.ok) addRow(`matMul ${n} f32`, k?.float32, 'OpenBLAS sgemm (numpy)', t?.openblas_float32);
     addRow(`matMul ${n} f16`, k?.float16, 'keel f32', k?.float32);
     addRow(`matMul ${n} bf16`, k?.bfloat16, 'keel f32', k?.float32);
     if (torch.ok) addRow(`matMul ${n} bf16`, k?.bfloat16, 'torch bf16', t?.bfloat16);
@@ -507,6 +508,11 @@ if (opts.only.includes('train')) {
   addRow('train step bf16 (ms)', k?.bfloat16, 'keel f32', k?.float32, 'ms');
   if (torch.ok)
     addRow('train step bf16 (ms)', k?.bfloat16, 'torch bf16 autocast', t?.bfloat16_autocast, 'ms');
+  // the step under keel.jit (fused, planned; the XLA of the seed's jit_compile)
+  if (torch.ok) addRow('train step f32 jit (ms)', k?.float32_jit, 'torch f32', t?.float32, 'ms');
+  addRow('train step bf16 jit (ms)', k?.bfloat16_jit, 'keel f32 jit', k?.float32_jit, 'ms');
+  if (torch.ok)
+    addRow('train step bf16 jit (ms)', k?.bfloat16_jit, 'torch bf16 autocast', t?.bfloat16_autocast, 'ms');
 }
 
 const fmtNum = (x) => (x == null ? '—' : x.toFixed(x < 1 ? 3 : 1));
@@ -557,6 +563,23 @@ const ratios = {
     ),
   },
   keelF32MatMul1024OverTorchF32: speed(kMM?.float32, rowBy(raw.torch.matmul?.matmul, 'n', 1024)?.float32),
+  keelF32MatMulOverOpenBlas: Object.fromEntries(
+    (raw.keel.matmul?.matmul ?? []).map((r) => [
+      r.n,
+      speed(r.float32, rowBy(raw.torch.matmul?.matmul, 'n', r.n)?.openblas_float32),
+    ]),
+  ),
+  keelBf16MatMulOverTorchBf16: Object.fromEntries(
+    (raw.keel.matmul?.matmul ?? []).map((r) => [
+      r.n,
+      speed(r.bfloat16, rowBy(raw.torch.matmul?.matmul, 'n', r.n)?.bfloat16),
+    ]),
+  ),
+  keelJitStepSpeedVsTorch: {
+    float32: speed(kTrain?.float32_jit, raw.torch.train?.train?.float32),
+    bfloat16: speed(kTrain?.bfloat16_jit, raw.torch.train?.train?.bfloat16_autocast),
+  },
+  keelBf16JitSpeedupVsF32Jit: speed(kTrain?.bfloat16_jit, kTrain?.float32_jit),
   keelF32ConvGeomeanOverTorchF32: geomean(
     (raw.keel.conv?.conv ?? [])
       .map((r) => speed(r.float32, rowBy(raw.torch.conv?.conv, 'name', r.name)?.float32))
@@ -572,6 +595,16 @@ console.log(
   `  Keel bf16 speedup vs Keel f32 (step, mm1024, conv): ${fx(ratios.keelBf16SpeedupVsKeelF32.trainStep)}, ` +
     `${fx(ratios.keelBf16SpeedupVsKeelF32.matMul1024)}, ${fx(ratios.keelBf16SpeedupVsKeelF32.convGeomean)}`,
 );
+const perN = (o) =>
+  Object.entries(o)
+    .map(([n, x]) => `${n}: ${fx(x)}`)
+    .join(', ');
+console.log(`  Keel f32 matMul / OpenBLAS sgemm (speed):        ${perN(ratios.keelF32MatMulOverOpenBlas)}`);
+console.log(`  Keel bf16 matMul / PyTorch bf16 (speed):         ${perN(ratios.keelBf16MatMulOverTorchBf16)}`);
+console.log(
+  `  Keel jit step speed / PyTorch (f32, bf16):       ${fx(ratios.keelJitStepSpeedVsTorch.float32)}, ${fx(ratios.keelJitStepSpeedVsTorch.bfloat16)}`,
+);
+console.log(`  Keel bf16 jit step speedup vs Keel f32 jit:      ${fx(ratios.keelBf16JitSpeedupVsF32Jit)}`);
 
 // ---------------------------------------------------------------- JSON
 

@@ -127,6 +127,17 @@ def main():
 
                 row[name] = attempt(f"torch matMul {n} {name}", case)
                 log(f"  torch matMul {n} {name}: {fmt(row[name])}")
+
+            # OpenBLAS cblas_sgemm itself, through numpy (Debian's numpy calls libblas.so.3, which
+            # the alternatives system points at OpenBLAS when libopenblas0-pthread is installed)
+            def sgemm(n=n):
+                import numpy as np
+                a = np.random.rand(n, n).astype(np.float32)
+                b = np.random.rand(n, n).astype(np.float32)
+                return measure_flops(lambda: np.matmul(a, b), flops, timing)
+
+            row["openblas_float32"] = attempt(f"numpy/OpenBLAS sgemm {n}", sgemm)
+            log(f"  numpy/OpenBLAS sgemm {n}: {fmt(row['openblas_float32'])}")
             rows.append(row)
         result["matmul"] = rows
 

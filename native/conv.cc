@@ -35,6 +35,8 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Elements of a thread's patch buffer (per task) and of the shared one (chunked filter gradient).
 constexpr int64_t kTaskPatchBudget = 128 * 1024;
 constexpr int64_t kSharedPatchBudget = 4 * 1024 * 1024;
+// Below this many output rows a forward convolution is one GEMM over the whole patch matrix.
+constexpr int64_t kFewRows = 512;
 
 struct Buffer {
   void* p = nullptr;
@@ -58,6 +60,7 @@ struct Buffer {
 };
 thread_local Buffer tls_patch;  // im2col rows of one task
 thread_local Buffer tls_acc;    // float32 accumulators of one task
+thread_local Buffer tls_rot;    // the rotated filter of a stride-1 input gradient
 
 bool is_pointwise(const ConvGeom& g) {
   return g.kH == 1 && g.kW == 1 && g.sH == 1 && g.sW == 1 && g.pT == 0 && g.pL == 0 && g.outH == g.inH &&
@@ -158,17 +161,36 @@ GemmArgs plain(const void* a, int64_t lda, bool tA, DType ta, const void* b, int
   return g;
 }
 
+/** dst[c][r] = src[r][c] for an R x C matrix, in 32 x 32 blocks (both sides stay in cache). */
+template <class T>
+void transpose_tile(const T* src, T* dst, int64_t R, int64_t C) {
+  constexpr int64_t B = 32;
+  for (int64_t r0 = 0; r0 < R; r0 += B)
+    for (int64_t c0 = 0; c0 < C; c0 += B) {
+      const int64_t r1 = std::min(R, r0 + B), c1 = std::min(C, c0 + B);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = c0; c < c1; ++c) dst[c * R + r] = src[r * C + c];
+    }
+}
+
 bool forward(const void* x, DType tx, const void* w, DType tw, void* y, DType ty, const ConvGeom& g) {
   const int64_t rows = g.batch * g.outH * g.outW;
   const int64_t patch = g.kH * g.kW * g.inC;
   if (is_pointwise(g)) return gemm_run(plain(x, g.inC, false, tx, w, g.outC, false, tw, y, g.outC, ty, rows, g.outC, g.inC, false));
   const int threads = pool_size();
+  const int ex = dtype_size(tx), ey = dtype_size(ty);
+  const int64_t ld = patch_ld(patch, ex);
+  if (rows < kFewRows && rows * ld <= kSharedPatchBudget) {
+    // Few output rows (deep layers' small images): per-task GEMMs would each pack the whole filter
+    // for a handful of rows, so build the patch matrix once and run one multi-threaded GEMM.
+    if (!tls_patch.grow(static_cast<std::size_t>(rows * ld * ex))) return false;
+    im2col(static_cast<const char*>(x), ex, g, 0, rows, tls_patch.as<char>(), ld);
+    return gemm_run(plain(tls_patch.p, ld, false, tx, w, g.outC, false, tw, y, g.outC, ty, rows, g.outC, patch, false, true));
+  }
   // Row chunks: a bounded patch buffer, and several tasks per thread when there are rows enough.
   int64_t mc = std::min(std::max<int64_t>(1, kTaskPatchBudget / patch), ceil_div(rows, 4 * static_cast<int64_t>(threads)));
   mc = std::max<int64_t>(std::min<int64_t>(rows, 14), ceil_div(mc, 14) * 14);
   const int64_t ntasks = ceil_div(rows, mc);
-  const int ex = dtype_size(tx), ey = dtype_size(ty);
-  const int64_t ld = patch_ld(patch, ex);
   return parallel_tasks(ntasks, threads, [&](int64_t t) {
     const int64_t r0 = t * mc, n = std::min(mc, rows - r0);
     if (!tls_patch.grow(static_cast<std::size_t>(n * ld * ex))) return false;
@@ -186,18 +208,20 @@ bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx
   const int ew = dtype_size(tw);
   if (g.sH == 1 && g.sW == 1) {
     // dx[ih] = sum_kh dy[ih + pT - kh*d] w[kh] = sum_kh' dy[ih - ((kH-1)*d - pT) + kh'*d] w[kH-1-kh']
-    std::vector<char> rot(static_cast<std::size_t>(g.kH * g.kW * g.inC * g.outC * ew));
-    for (int64_t kh = 0; kh < g.kH; ++kh)
-      for (int64_t kw = 0; kw < g.kW; ++kw) {
-        const char* src = static_cast<const char*>(w) + ((g.kH - 1 - kh) * g.kW + (g.kW - 1 - kw)) * g.inC * g.outC * ew;
-        char* dst = rot.data() + (kh * g.kW + kw) * g.outC * g.inC * ew;
-        for (int64_t c = 0; c < g.inC; ++c)
-          for (int64_t oc = 0; oc < g.outC; ++oc)
-            std::memcpy(dst + (oc * g.inC + c) * ew, src + (c * g.outC + oc) * ew, static_cast<std::size_t>(ew));
-      }
+    // the rotated filter, in a buffer kept between calls (no page faults), one tap per task
+    if (!tls_rot.grow(static_cast<std::size_t>(g.kH * g.kW * g.inC * g.outC * ew))) return false;
+    char* rot = tls_rot.as<char>();
+    parallel_tasks(g.kH * g.kW, pool_size(), [&](int64_t tap) {
+      const int64_t kh = tap / g.kW, kw = tap % g.kW;
+      const char* src = static_cast<const char*>(w) + ((g.kH - 1 - kh) * g.kW + (g.kW - 1 - kw)) * g.inC * g.outC * ew;
+      char* dst = rot + tap * g.outC * g.inC * ew;
+      if (ew == 4) transpose_tile(reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), g.inC, g.outC);
+      else transpose_tile(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst), g.inC, g.outC);
+      return true;
+    });
     const ConvGeom t{g.batch, g.outH, g.outW, g.outC, g.inH, g.inW, g.inC, g.kH, g.kW, 1, 1, g.dH, g.dW,
                      (g.kH - 1) * g.dH - g.pT, (g.kW - 1) * g.dW - g.pL};
-    return forward(dy, tdy, rot.data(), tw, dx, tdx, t);
+    return forward(dy, tdy, rot, tw, dx, tdx, t);
   }
   // Strided: col2im of dy . w^T, image by image.
   const int64_t patch = g.kH * g.kW * g.inC;

@@ -49,7 +49,7 @@ constexpr int kBlock = 1024;
 constexpr int64_t kMinParallel = 32768;  // below this, one thread (waking the pool costs more)
 enum Code { kF32 = 0, kBf16 = 1, kF16 = 2, kBool = 3 };
 enum Kind { kInput = 0, kUnary = 1, kBinary = 2, kWhere = 3, kCast = 4 };
-enum Mode { kFlat = 0, kScalar = 1, kStrided = 2 };
+enum Mode { kFlat = 0, kScalar = 1, kStrided = 2, kRow = 3 };
 
 const BlockOps& ops_for_cpu() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -123,6 +123,7 @@ struct Job {
   int64_t n_blocks;
   int64_t n_tasks;
   std::vector<Partial>* partials;  // one per task (reductions)
+  const std::vector<std::vector<float>>* rows;  // per input: its decoded row (row-broadcast inputs)
 };
 
 /** Per-thread scratch that outlives a call (the pool's threads persist). */
@@ -155,8 +156,6 @@ void run_blocks(const Job& job, int64_t task) {
     part->lo = o_lo * p.inner;
     part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
   }
-  // segments of the current block: offset in the block and length (a reduction walks them again)
-  std::vector<int> seg_off, seg_len;
   int64_t idx[kFusedMaxDims];
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
@@ -177,14 +176,24 @@ void run_blocks(const Job& job, int64_t task) {
       } else if (in[1] == kScalar) {
         load(job.in[x[2]], code, 0, 0, reg, len);
         val[e] = reg;
+      } else if (in[1] == kRow) {
+        // the value depends on the innermost index only: the row, tiled from position i0 % D
+        const std::vector<float>& row = (*job.rows)[x[2]];
+        const int64_t D = static_cast<int64_t>(row.size());
+        int64_t k = i0 % D;
+        for (int off = 0; off < len;) {
+          const int m = static_cast<int>(std::min<int64_t>(D - k, len - off));
+          std::memcpy(reg + off, row.data() + k, static_cast<size_t>(m) * 4);
+          off += m;
+          k = 0;
+        }
+        val[e] = reg;
       } else {
         any_strided = true;
         val[e] = reg;
       }
     }
-    if (any_strided || reducing) {
-      seg_off.clear();
-      seg_len.clear();
+    if (any_strided) {
       int64_t rest = i0;
       for (int d = last; d >= 0; --d) {
         idx[d] = rest % p.dims[d];
@@ -192,19 +201,15 @@ void run_blocks(const Job& job, int64_t task) {
       }
       for (int off = 0; off < len;) {
         const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
-        if (any_strided) {
-          for (int e = 0; e < p.n_exprs; ++e) {
-            const int32_t* x = p.exprs + 6 * e;
-            if (x[0] != kInput) continue;
-            const int32_t* in = p.inputs + stride_len * x[2];
-            if (in[1] != kStrided) continue;
-            int64_t pos = 0;
-            for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
-            load(job.in[x[2]], in[0], pos, in[2 + last], s.regs.data() + static_cast<size_t>(e) * kBlock + off, L);
-          }
+        for (int e = 0; e < p.n_exprs; ++e) {
+          const int32_t* x = p.exprs + 6 * e;
+          if (x[0] != kInput) continue;
+          const int32_t* in = p.inputs + stride_len * x[2];
+          if (in[1] != kStrided) continue;
+          int64_t pos = 0;
+          for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
+          load(job.in[x[2]], in[0], pos, in[2 + last], s.regs.data() + static_cast<size_t>(e) * kBlock + off, L);
         }
-        seg_off.push_back(off);
-        seg_len.push_back(L);
         off += L;
         idx[last] += L;
         for (int d = last; d > 0 && idx[d] == p.dims[d]; --d) {
@@ -251,16 +256,19 @@ void run_blocks(const Job& job, int64_t task) {
       store(val[e], job.out[k], p.exprs[6 * e + 5], i0, len);
     }
     if (reducing) {
+      // element i goes to accumulator (i / (r * inner)) * inner + i % inner: walk the block in runs
+      // of one outer index
       const float* v = val[p.reduce_expr];
-      for (size_t q = 0; q < seg_off.size(); ++q) {
-        const int64_t i = i0 + seg_off[q];
-        const int64_t o = i / rin;
-        if (p.inner == 1 && p.r > 1) {
-          double& a = part->acc[static_cast<size_t>(o * p.inner - part->lo)];
-          a = job.ops->reduce_row(p.reduce_op, v + seg_off[q], a, seg_len[q]);
-        } else {
-          const int64_t at = o * p.inner + i % p.inner - part->lo;
-          job.ops->reduce_lanes(p.reduce_op, v + seg_off[q], part->acc.data() + at, seg_len[q]);
+      double* acc = part->acc.data() - part->lo;
+      if (rin == 1) {
+        job.ops->reduce_lanes(p.reduce_op, v, acc + i0, len);
+      } else {
+        for (int64_t i = i0; i < i0 + len;) {
+          const int64_t o = i / rin;
+          const int m = static_cast<int>(std::min(i0 + len, (o + 1) * rin) - i);
+          if (p.inner == 1) acc[o] = job.ops->reduce_row(p.reduce_op, v + (i - i0), acc[o], m);
+          else job.ops->reduce_wrap(p.reduce_op, v + (i - i0), acc + o * p.inner, m, p.inner, i % p.inner);
+          i += m;
         }
       }
     }
@@ -303,10 +311,12 @@ bool fused_decode(const int32_t* prog, int64_t len, FusedProgram* p, int64_t* ne
   at += p->n_dims;
   p->inputs = at;
   for (int k = 0; k < p->n_inputs; ++k, at += 2 + p->n_dims) {
-    if (at[0] < 0 || at[0] > kBool || at[1] < 0 || at[1] > kStrided)
+    if (at[0] < 0 || at[0] > kBool || at[1] < 0 || at[1] > kRow)
       return fail(err, err_len, "fused: input %lld has a bad dtype or mode", k);
     if (at[1] == kFlat) need[k] = p->n;
     else if (at[1] == kScalar) need[k] = 1;
+    else if (at[1] == kRow && (p->dims[p->n_dims - 1] > (1 << 20) || at[1 + p->n_dims] < 0))
+      return fail(err, err_len, "fused: input %lld is a row longer than 2^20 elements", k);
     else {
       int64_t far = 0;
       for (int d = 0; d < p->n_dims; ++d) {
@@ -351,7 +361,16 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
   // a few tasks per thread balance threads that other work slows down
   const int64_t n_tasks = std::min<int64_t>(n_blocks, threads == 1 ? 1 : 4 * threads);
   std::vector<Partial> partials(p.reduce_op >= 0 ? n_tasks : 0);
-  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials};
+  // row-broadcast inputs, decoded once: element k of the innermost dim
+  std::vector<std::vector<float>> rows(static_cast<size_t>(p.n_inputs));
+  const int64_t D = p.dims[p.n_dims - 1];
+  for (int k = 0; k < p.n_inputs; ++k) {
+    const int32_t* in = p.inputs + k * (2 + p.n_dims);
+    if (in[1] != kRow) continue;
+    rows[k].resize(static_cast<size_t>(D));
+    load(inputs[k], in[0], 0, in[1 + p.n_dims], rows[k].data(), static_cast<int>(D));
+  }
+  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials, &rows};
   parallel_tasks(n_tasks, threads, [&](int64_t t) {
     run_blocks(job, t);
     return true;

@@ -7,7 +7,8 @@
 //                inner, reduceDtype, n (elements of the domain)
 //   dims [nDims]: the collapsed loop nest over the domain, outermost first
 //   per input [2 + nDims]: dtype, mode (0: flat, indexed like the domain; 1: one scalar;
-//                2: strided), its stride along each dim (strided inputs)
+//                2: strided; 3: a row, strided along the innermost dim only, as a bias over
+//                NHWC: decoded once and tiled), its stride along each dim (strided and row inputs)
 //   per expression [6]: kind (0 input, 1 unary, 2 binary, 3 where, 4 cast), op, a, b, c, dtype
 //                (operands refer to earlier expressions; an input expression's `a` is its input)
 //   per store [1]: the expression written to the next output buffer (in its own dtype)
@@ -44,6 +45,8 @@ struct BlockOps {
   void (*to_bool)(const float* a, float* o, int n);
   void (*reduce_lanes)(int op, const float* v, double* acc, int n);
   double (*reduce_row)(int op, const float* v, double acc, int n);
+  /** acc[k] (op)= v[j] for j < n, with k starting at k0 and wrapping at `inner` (runs of channels). */
+  void (*reduce_wrap)(int op, const float* v, double* acc, int n, int64_t inner, int64_t k0);
 };
 
 /** A decoded, validated program (pointers into the caller's Int32Array). */

@@ -210,4 +210,32 @@ inline double reduce_row(int op, const float* __restrict v, double acc, int n) {
   return acc;
 }
 
-const BlockOps kOps = {&unary_block, &binary_block, &where_block, &to_bool_block, &reduce_lanes, &reduce_row};
+inline void reduce_wrap(int op, const float* __restrict v, double* __restrict acc, int n, int64_t inner, int64_t k) {
+  if (inner >= 64) {  // long runs: vector lanes per run
+    while (n > 0) {
+      const int m = static_cast<int>(std::min<int64_t>(n, inner - k));
+      reduce_lanes(op, v, acc + k, m);
+      v += m;
+      n -= m;
+      k = 0;
+    }
+    return;
+  }
+  // short runs (a few channels): one pass, the accumulator index wrapping
+  switch (static_cast<ReduceCode>(op)) {
+    case ReduceCode::Sum:
+    case ReduceCode::Mean:
+      for (int j = 0; j < n; ++j) {
+        acc[k] += v[j];
+        if (++k == inner) k = 0;
+      }
+      break;
+    default:
+      for (int j = 0; j < n; ++j) {
+        reduce_lanes(op, v + j, acc + k, 1);
+        if (++k == inner) k = 0;
+      }
+  }
+}
+
+const BlockOps kOps = {&unary_block, &binary_block, &where_block, &to_bool_block, &reduce_lanes, &reduce_row, &reduce_wrap};

@@ -61,7 +61,6 @@ export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => vo
     for (const u of c.step.inputs) last.set(u, i);
   });
   const keep = new Set(graph.outputs);
-  const I = graph.inputs.length;
   const produced = (c: CompiledStep) => (c.step.kind === 'fused' ? c.step.outs : [c.step.out]);
   compiled.forEach((c, _i) => {
     for (const v of produced(c)) if (!last.has(v) && !keep.has(v)) c.frees.push(v); // produced but unused

@@ -30,30 +30,21 @@ function family(f: Family): Pick<GradTable, Family | `${Family}BackpropInput` | 
   return {
     [f]: {
       save: both,
-      grad: (
-        dy: Tensor,
-        { attrs: { info }, inputs, needed }: Ctx,
-      ) => [
+      grad: (dy: Tensor, { attrs: { info }, inputs, needed }: Ctx) => [
         needed[0] ? run(`${f}BackpropInput`, dy, inputs[1]!, info, xShape(info)) : null,
         needed[1] ? run(`${f}BackpropFilter`, inputs[0]!, dy, info, wShape(info, dw)) : null,
       ],
     },
     [`${f}BackpropInput`]: {
       save: both,
-      grad: (
-        g: Tensor,
-        { attrs: { info }, inputs, needed }: Ctx,
-      ) => [
+      grad: (g: Tensor, { attrs: { info }, inputs, needed }: Ctx) => [
         needed[0] ? run(f, g, inputs[1]!, info, yShape(info)) : null,
         needed[1] ? run(`${f}BackpropFilter`, g, inputs[0]!, info, wShape(info, dw)) : null,
       ],
     },
     [`${f}BackpropFilter`]: {
       save: both,
-      grad: (
-        g: Tensor,
-        { attrs: { info }, inputs, needed }: Ctx,
-      ) => [
+      grad: (g: Tensor, { attrs: { info }, inputs, needed }: Ctx) => [
         needed[0] ? run(`${f}BackpropInput`, inputs[1]!, g, info, xShape(info)) : null,
         needed[1] ? run(f, inputs[0]!, g, info, yShape(info)) : null,
       ],

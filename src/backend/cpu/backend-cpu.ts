@@ -2,7 +2,7 @@
 
 import { cpus } from 'node:os';
 import type { DType, Storage } from '../../dtype.js';
-import { allocStorage, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
+import { allocStorage, BYTES_PER_ELEMENT, fromNumbers, is16Bit, toFloat32 } from '../../dtype.js';
 import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
 import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
 import type { Conv2DInfo } from '../primitives.js';
@@ -20,7 +20,24 @@ import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './redu
 /** A CPU buffer: the storage array itself. */
 interface CpuData {
   values: Storage;
+  /** handed out by read/readSync: the caller may keep it, so it never returns to the pool */
+  escaped?: boolean;
 }
+
+/**
+ * Freed buffers of at least POOL_MIN bytes are kept (up to POOL_MAX in all) and handed to kernels
+ * that overwrite every element: a fresh large array costs page faults and zeroing, often more than
+ * the kernel that fills it (a 2 MB bfloat16 activation: ~0.4 ms to allocate, 0.15 ms to compute).
+ */
+const POOL_MIN = 64 * 1024;
+const POOL_MAX = 512 * 1024 * 1024;
+const STORAGE: Record<DType, new (buffer: ArrayBuffer) => Storage> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
 
 export class CpuBackend implements Backend, FusedCompiler {
   readonly name = 'cpu';
@@ -28,11 +45,17 @@ export class CpuBackend implements Backend, FusedCompiler {
   private bytes = 0;
   private peak = 0;
   private buffers = 0;
+  /** freed ArrayBuffers by byte length, for recycle() */
+  private readonly pool = new Map<number, ArrayBuffer[]>();
+  private pooledBytes = 0;
   readonly kernels: KernelTable;
   /** The addon's fused-kernel interpreter, when the native addon has one. */
   readonly nativeFused: FusedNative | null;
   /** Eager elementwise ops as one-expression native programs, by op, dtypes and shapes. */
   private readonly eagerPrograms = new Map<string, ((inputs: Storage[]) => Storage[]) | null>();
+
+  /** recycle(), bound: the allocator of kernels that write every element */
+  readonly alloc = (dtype: DType, n: number): Storage => this.recycle(dtype, n);
 
   constructor() {
     const fused = loadNative()?.fused;
@@ -44,7 +67,7 @@ export class CpuBackend implements Backend, FusedCompiler {
 
   /** A JIT-fused kernel as generated JavaScript over this backend's buffers. */
   compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string } {
-    const native = this.nativeFused && compileFusedNative(spec, this.nativeFused);
+    const native = this.nativeFused && compileFusedNative(spec, this.nativeFused, this.alloc);
     const { run, source } = native
       ? { run: native.run, source: `native fused program [${native.program.join(', ')}]` }
       : compileFusedJs(spec);
@@ -69,7 +92,7 @@ export class CpuBackend implements Backend, FusedCompiler {
     let run = this.eagerPrograms.get(key);
     if (run === undefined) {
       if (this.eagerPrograms.size > 4096) this.eagerPrograms.clear();
-      const compiled = compileFusedNative(spec(), this.nativeFused);
+      const compiled = compileFusedNative(spec(), this.nativeFused, this.alloc);
       run = compiled ? (ins) => compiled.run(ins, []) : null;
       this.eagerPrograms.set(key, run);
     }
@@ -96,18 +119,52 @@ export class CpuBackend implements Backend, FusedCompiler {
   }
 
   readSync(id: DataId): Storage {
-    return (id as CpuData).values;
+    const d = id as CpuData;
+    d.escaped = true;
+    return d.values;
   }
 
   async read(id: DataId): Promise<Storage> {
-    return (id as CpuData).values;
+    return this.readSync(id);
   }
 
   disposeData(id: DataId): void {
     const d = id as CpuData;
-    this.bytes -= d.values.byteLength;
+    const v = d.values;
+    this.bytes -= v.byteLength;
     this.buffers--;
     d.values = EMPTY;
+    if (
+      !d.escaped &&
+      v.byteLength >= POOL_MIN &&
+      v.byteOffset === 0 &&
+      v.buffer.byteLength === v.byteLength &&
+      v.buffer instanceof ArrayBuffer &&
+      this.pooledBytes + v.byteLength <= POOL_MAX
+    ) {
+      const list = this.pool.get(v.byteLength);
+      if (list) list.push(v.buffer);
+      else this.pool.set(v.byteLength, [v.buffer]);
+      this.pooledBytes += v.byteLength;
+    }
+  }
+
+  /**
+   * An array of `n` elements of `dtype` whose contents are undefined (a recycled buffer when one of
+   * that size is free): only for kernels that write every element.
+   */
+  recycle(dtype: DType, n: number): Storage {
+    const bytes = n * BYTES_PER_ELEMENT[dtype];
+    const buf = bytes >= POOL_MIN ? this.pool.get(bytes)?.pop() : undefined;
+    if (!buf) return allocStorage(dtype, n);
+    this.pooledBytes -= bytes;
+    return new STORAGE[dtype](buf);
+  }
+
+  /** Empties the pool of freed buffers (their memory goes back to the JavaScript heap). */
+  releasePool(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
   }
 
   memory(): BackendMemory {
@@ -167,7 +224,8 @@ function makeKernels(be: CpuBackend): KernelTable {
     const to = floatType(out.dtype);
     if (!tp || !tq || !to) throw new Error(`${op}: expected float operands, got ${p.dtype} and ${q.dtype}`);
     const values = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
-    return be.adopt(conv.convMixed(op, values(p), tp, values(q), tq, to, info));
+    const alloc = (d: GemmDType, n: number) => be.recycle(d, n) as Float32Array | Uint16Array;
+    return be.adopt(conv.convMixed(op, values(p), tp, values(q), tq, to, info, alloc));
   };
   /** A pool natively on stored operands (null without the addon: the JavaScript pools run). */
   const nativePool = loadNative()?.pool2d ? loadNative() : null;
@@ -182,7 +240,7 @@ function makeKernels(be: CpuBackend): KernelTable {
     const tq = floatType(q.dtype);
     const to = floatType(out.dtype);
     if (!nativePool || !tp || !tq || !to) return null;
-    const o = allocStorage(out.dtype, sizeOf(out.shape)) as Float32Array | Uint16Array;
+    const o = be.recycle(out.dtype, sizeOf(out.shape)) as Float32Array | Uint16Array;
     const v = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
     nativePool.pool2d!(
       op,
@@ -339,7 +397,7 @@ function makeKernels(be: CpuBackend): KernelTable {
     reshape: ([x]) => x.dataId,
     transpose: ([x], { perm }, out) => {
       const t = transposeStrides(x.shape, perm);
-      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      const o = be.recycle(out.dtype, sizeOf(out.shape));
       copyStrided(be.values(x.dataId), 0, t.strides, o, 0, stridesOf(out.shape), t.shape);
       return be.adopt(o);
     },
@@ -355,14 +413,14 @@ function makeKernels(be: CpuBackend): KernelTable {
         [x],
       );
       if (native) return native;
-      const o = allocStorage(out.dtype, sizeOf(shape));
+      const o = be.recycle(out.dtype, sizeOf(shape));
       copyStrided(be.values(x.dataId), 0, broadcastStrides(x.shape, shape), o, 0, stridesOf(shape), shape);
       return be.adopt(o);
     },
     slice: ([x], { begin, size }, out) => {
       const s = stridesOf(x.shape);
       const offset = begin.reduce((acc, b, i) => acc + b * s[i], 0);
-      const o = allocStorage(out.dtype, sizeOf(size));
+      const o = be.recycle(out.dtype, sizeOf(size));
       copyStrided(be.values(x.dataId), offset, s, o, 0, stridesOf(size), size);
       return be.adopt(o);
     },
@@ -375,7 +433,8 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(o);
     },
     concat: (inputs, { axis }, out) => {
-      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      // the inputs tile the output along axis: every element is written
+      const o = be.recycle(out.dtype, sizeOf(out.shape));
       const ds = stridesOf(out.shape);
       let at = 0;
       for (const t of inputs) {
@@ -453,7 +512,7 @@ function makeKernels(be: CpuBackend): KernelTable {
       if (ta && tb && tc) {
         // float operands go to the GEMM as stored: 16-bit ones are read (and the result rounded)
         // natively, without a decode/encode pass here
-        const c = allocStorage(out.dtype, batch * M * N) as Float32Array | Uint16Array;
+        const c = be.recycle(out.dtype, batch * M * N) as Float32Array | Uint16Array;
         gemmMixed({
           ...layout,
           a: be.values(a.dataId) as Float32Array | Uint16Array,

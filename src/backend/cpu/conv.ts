@@ -43,11 +43,13 @@ export function convMixed(
   t2: ConvDType,
   outType: ConvDType,
   i: Conv2DInfo,
+  /** the output array (every element is written); fresh zeros by default */
+  alloc: (dtype: ConvDType, n: number) => ConvArray = (d, n) =>
+    d === 'float32' ? new Float32Array(n) : new Uint16Array(n),
 ): ConvArray {
   const native = loadNativeMixed();
   if (native) {
-    const n = outputSize(op, i);
-    const out = outType === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    const out = alloc(outType, outputSize(op, i));
     native.conv2d(
       NATIVE_OP[op],
       in1,

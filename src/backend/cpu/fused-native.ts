@@ -16,7 +16,9 @@ const MAGIC = 0x4b46;
 const MAX_DIMS = 16;
 const CODE: Partial<Record<DType, number>> = { float32: 0, bfloat16: 1, float16: 2, bool: 3 };
 const KIND = { input: 0, unary: 1, binary: 2, where: 3, cast: 4 } as const;
-const MODE = { flat: 0, scalar: 1, strided: 2 } as const;
+const MODE = { flat: 0, scalar: 1, strided: 2, row: 3 } as const;
+/** Longest row the interpreter decodes once and tiles (native/fused.cc). */
+const MAX_ROW = 1 << 20;
 
 export type FusedNative = Required<Pick<NativeKernels, 'fused'>>['fused'];
 
@@ -33,7 +35,7 @@ export function encodeFused(spec: FusedSpec): Int32Array | null {
   const n = size(spec.shape);
   if (n < 1 || n > 0x7fffffff) return null;
   const allStrides = spec.inputs.map((inp) => broadcastStrides(inp.shape, spec.shape));
-  const mode = spec.inputs.map((inp) => {
+  const mode: number[] = spec.inputs.map((inp) => {
     const m = size(inp.shape);
     return m === n ? MODE.flat : m === 1 ? MODE.scalar : MODE.strided;
   });
@@ -59,6 +61,11 @@ export function encodeFused(spec: FusedSpec): Int32Array | null {
   } else dims = collapse(spec.shape, sStrides, 0, spec.shape.length);
   if (dims.length === 0) dims = [{ size: 1, strides: strided.map(() => 0) }];
   if (dims.length > MAX_DIMS) return null;
+  // strided inputs that move along the innermost dim only (a bias over NHWC) are rows
+  const innermost = dims[dims.length - 1];
+  strided.forEach((k, j) => {
+    if (innermost.size <= MAX_ROW && dims.slice(0, -1).every((d) => d.strides[j] === 0)) mode[k] = MODE.row;
+  });
   const words: number[] = [
     MAGIC,
     spec.inputs.length,
@@ -102,6 +109,8 @@ export function encodeFused(spec: FusedSpec): Int32Array | null {
 export function compileFusedNative(
   spec: FusedSpec,
   fused: FusedNative,
+  /** output arrays (every element is written, so they need not be zeroed) */
+  alloc: (dtype: DType, n: number) => Storage = allocStorage,
 ): { run: (inputs: Storage[], reuse: (Storage | null)[]) => Storage[]; program: Int32Array } | null {
   const program = encodeFused(spec);
   if (!program) return null;
@@ -110,8 +119,8 @@ export function compileFusedNative(
   const red = spec.reduce;
   const redSize = red ? size(red.shape) : 0;
   const run = (inputs: Storage[], reuse: (Storage | null)[]): Storage[] => {
-    const outs = storeTypes.map((d, k) => reuse[k] ?? allocStorage(d, n));
-    if (red) outs.push(allocStorage(red.dtype, redSize));
+    const outs = storeTypes.map((d, k) => reuse[k] ?? alloc(d, n));
+    if (red) outs.push(alloc(red.dtype, redSize));
     fused(program, inputs, outs);
     return outs;
   };
