@@ -4,7 +4,7 @@
 // invocation. Every engine runs in its own child process (bench/keel.mjs, bench/tfjs.mjs, bench/torch_bench.py)
 // with the same shapes and thread count; this script prints a table and writes bench/results/latest.json.
 //
-//   node bench/run.mjs [--quick] [--threads N] [--only matmul,conv,train] [--no-torch] [--no-tfjs]
+//   node bench/run.mjs [--quick] [--threads N] [--only matmul,conv,train,models,scaling] [--no-torch] [--no-tfjs]
 //                      [--tfjs-cpu | --no-tfjs-cpu] [--no-install] [--wait-quiet SECONDS] [--torch-omp-default]
 //                      [--out FILE]
 import { spawnSync } from 'node:child_process';
@@ -61,9 +61,11 @@ function parseArgs(argv) {
   if (!(o.threads >= 1)) throw new Error('--threads must be a positive integer');
   o.onlyGiven = o.only.join() !== 'matmul,conv,train';
   for (const s of o.only)
-    if (!['matmul', 'conv', 'train', 'models'].includes(s)) throw new Error(`--only: unknown section ${s}`);
+    if (!['matmul', 'conv', 'train', 'models', 'scaling'].includes(s))
+      throw new Error(`--only: unknown section ${s}`);
   o.onlyModels = o.only.includes('models');
-  o.only = o.only.filter((s) => s !== 'models');
+  o.onlyScaling = o.only.includes('scaling');
+  o.only = o.only.filter((s) => s !== 'models' && s !== 'scaling');
   // The tfjs cpu training step takes ~20 s; --quick skips it unless --tfjs-cpu asks for it.
   if (o.tfjsCpu === null) o.tfjsCpu = !o.quick;
   // Before each engine, wait up to this many seconds for other processes to leave the CPUs (0: never wait).
@@ -691,18 +693,24 @@ if (!opts.onlyGiven || opts.onlyModels) {
       const pairs = [];
       for (const tr of torchModels.results) {
         const policy = tr.dtype === 'float32' ? 'float32' : 'mixed_bfloat16';
-        const kr = keelModels.results.find((r) => r.model === tr.model && r.policy === policy && !r.jit);
-        if (!kr) continue;
-        pairs.push({
-          model: tr.model,
-          dtype: tr.dtype,
-          keelMs: kr.ms,
-          torchMs: tr.ms,
-          keelOverTorch: kr.ms / tr.ms,
-        });
-        console.log(
-          `${tr.model} ${tr.dtype.padEnd(8)}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel/PyTorch ${(kr.ms / tr.ms).toFixed(2)}`,
-        );
+        for (const jit of [false, true]) {
+          const kr = keelModels.results.find(
+            (r) => r.model === tr.model && r.policy === policy && r.jit === jit,
+          );
+          if (!kr) continue;
+          pairs.push({
+            model: tr.model,
+            dtype: tr.dtype,
+            jit,
+            keelMs: kr.ms,
+            torchMs: tr.ms,
+            keelOverTorch: kr.ms / tr.ms,
+            keelSpeedVsTorch: tr.ms / kr.ms,
+          });
+          console.log(
+            `${tr.model} ${tr.dtype.padEnd(8)} ${jit ? 'jit  ' : 'eager'}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel speed / PyTorch ${(tr.ms / kr.ms).toFixed(2)}x`,
+          );
+        }
       }
       keelModels.torch = torchModels;
       keelModels.vsTorch = pairs;
@@ -710,5 +718,26 @@ if (!opts.onlyGiven || opts.onlyModels) {
     } else {
       console.log(`note: PyTorch model steps failed: ${(t.stderr ?? '').trim().split('\n').at(-1)}`);
     }
+  }
+}
+
+// Thread scaling (bench/scaling.mjs): 1 vs N threads on large GEMMs and convolutions, PyTorch beside.
+if (!opts.onlyGiven || opts.onlyScaling) {
+  console.log(`\n== Thread scaling, 1 vs ${opts.threads} threads  (load average ${loadavg()[0].toFixed(2)})`);
+  const k = spawnSync(
+    process.execPath,
+    [
+      join(here, 'scaling.mjs'),
+      ...(opts.quick ? ['--quick'] : []),
+      '--threads',
+      String(opts.threads),
+      '--json',
+      join(dirname(opts.out), 'scaling.json'),
+    ],
+    { stdio: 'inherit', cwd: root },
+  );
+  if (k.status !== 0) {
+    console.log('problem: bench/scaling.mjs failed');
+    process.exitCode = 1;
   }
 }
