@@ -5,7 +5,8 @@
 //                   rows (a thread-local buffer of bounded size) and multiplied by a one-thread GEMM
 //                   straight into y; tasks (row chunks) are spread over the pool. 1x1 stride-1
 //                   unpadded convolutions are one plain multi-threaded GEMM.
-//   backprop input  stride 1: the transposed convolution is itself a forward convolution of dy with
+//   backprop input  few output rows: col = dy . w^T in one multi-threaded GEMM, then col2im.
+//                   stride 1: the transposed convolution is itself a forward convolution of dy with
 //                   the filter rotated by 180 degrees and its channel axes swapped, padded by
 //                   (k-1)*d - pad, so it runs as above and writes dx directly (no scatter-add).
 //                   stride > 1: col = dy . w^T per image chunk, then col2im adds the patches into dx
@@ -61,6 +62,9 @@ struct Buffer {
 thread_local Buffer tls_patch;  // im2col rows of one task
 thread_local Buffer tls_acc;    // float32 accumulators of one task
 thread_local Buffer tls_rot;    // the rotated filter of a stride-1 input gradient
+// Kept between calls of the calling thread (large: fresh allocations would cost page faults):
+thread_local Buffer tls_sum;  // float32 filter-gradient partials / accumulator
+thread_local Buffer tls_col;  // a patch matrix shared by a call's tasks (filter / few-row input gradients)
 
 bool is_pointwise(const ConvGeom& g) {
   return g.kH == 1 && g.kW == 1 && g.sH == 1 && g.sW == 1 && g.pT == 0 && g.pL == 0 && g.outH == g.inH &&
@@ -206,6 +210,32 @@ bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx
   if (is_pointwise(g))  // dx = dy . w^T, w is [inC, outC]
     return gemm_run(plain(dy, g.outC, false, tdy, w, g.outC, true, tw, dx, g.inC, tdx, rows, g.inC, g.outC, false));
   const int ew = dtype_size(tw);
+  const int64_t patch_all = g.kH * g.kW * g.inC;
+  if (rows < kFewRows && rows * patch_all <= kSharedPatchBudget) {
+    // Few output rows (small images deep in a network): one multi-threaded GEMM col = dy . w^T
+    // for every row (w read as it is: no rotated copy, packed once), then col2im per image.
+    if (!tls_col.grow(static_cast<std::size_t>(rows * patch_all * 4))) return false;
+    const float* col = tls_col.as<float>();
+    if (!gemm_run(plain(dy, g.outC, false, tdy, w, g.outC, true, tw, tls_col.p, patch_all, DType::F32, rows, patch_all,
+                        g.outC, false)))
+      return false;
+    const int64_t perImage = g.outH * g.outW;
+    const int64_t imgSize = g.inH * g.inW * g.inC;
+    const int edx = dtype_size(tdx);
+    return parallel_tasks(g.batch, pool_size(), [&](int64_t n) {
+      float* acc;
+      if (tdx == DType::F32) {
+        acc = static_cast<float*>(dx) + n * imgSize;
+      } else {
+        if (!tls_acc.grow(static_cast<std::size_t>(imgSize * 4))) return false;
+        acc = tls_acc.as<float>();
+      }
+      std::memset(acc, 0, static_cast<std::size_t>(imgSize * 4));
+      col2im_add(col + n * perImage * patch_all, g, 0, perImage, acc);
+      if (tdx != DType::F32) f32_to_dtype(acc, static_cast<char*>(dx) + n * imgSize * edx, imgSize, tdx);
+      return true;
+    });
+  }
   if (g.sH == 1 && g.sW == 1) {
     // dx[ih] = sum_kh dy[ih + pT - kh*d] w[kh] = sum_kh' dy[ih - ((kH-1)*d - pT) + kh'*d] w[kH-1-kh']
     // the rotated filter, in a buffer kept between calls (no page faults), one tap per task
@@ -270,8 +300,8 @@ bool backprop_filter(const void* x, DType tx, const void* dy, DType tdy, void* d
   // Row groups: at least 1024 rows each, at most 16, partials bounded to 8M floats.
   const int64_t groups = std::min<int64_t>({16, rows / 1024, std::max<int64_t>(1, (int64_t{8} << 20) / P)});
   if (groups >= 4) {
-    float* partial = static_cast<float*>(std::malloc(static_cast<std::size_t>(groups * P * 4)));
-    if (!partial) return false;
+    if (!tls_sum.grow(static_cast<std::size_t>(groups * P * 4))) return false;
+    float* partial = tls_sum.as<float>();
     const int64_t cr = std::max<int64_t>(1, std::min<int64_t>(512, kTaskPatchBudget * 2 / patch));
     const bool ok = parallel_tasks(groups, pool_size(), [&](int64_t gi) {
       const int64_t lo = gi * rows / groups, hi = (gi + 1) * rows / groups;
@@ -306,20 +336,16 @@ bool backprop_filter(const void* x, DType tx, const void* dy, DType tdy, void* d
         return true;
       });
     }
-    std::free(partial);
     return ok;
   }
   // Few rows: chunks of the patch matrix (built in parallel), each a multi-threaded GEMM into dw.
-  float* acc = tdw == DType::F32 ? static_cast<float*>(dw) : static_cast<float*>(std::malloc(static_cast<std::size_t>(P * 4)));
-  if (!acc) return false;
+  if (tdw != DType::F32 && !tls_sum.grow(static_cast<std::size_t>(P * 4))) return false;
+  float* acc = tdw == DType::F32 ? static_cast<float*>(dw) : tls_sum.as<float>();
   const int64_t cr = std::max<int64_t>(1, std::min(rows, kSharedPatchBudget / patch));
   char* col = nullptr;
   if (!pw) {
-    col = static_cast<char*>(std::malloc(static_cast<std::size_t>(std::min(cr, rows) * ld * ex)));
-    if (!col) {
-      if (acc != dw) std::free(acc);
-      return false;
-    }
+    if (!tls_col.grow(static_cast<std::size_t>(std::min(cr, rows) * ld * ex))) return false;
+    col = tls_col.as<char>();
   }
   bool ok = true;
   for (int64_t r0 = 0; r0 < rows && ok; r0 += cr) {
@@ -337,11 +363,7 @@ bool backprop_filter(const void* x, DType tx, const void* dy, DType tdy, void* d
     ok = gemm_run(plain(a, pw ? patch : ld, true, tx, dyb + r0 * g.outC * edy, g.outC, false, tdy, acc, g.outC, DType::F32,
                         patch, g.outC, n, r0 > 0));
   }
-  std::free(col);
-  if (acc != dw) {
-    if (ok) f32_to_dtype(acc, dw, P, tdw);
-    std::free(acc);
-  }
+  if (acc != dw && ok) f32_to_dtype(acc, dw, P, tdw);
   return ok;
 }
 

@@ -1102,3 +1102,33 @@ describe('argument errors name the op and the argument', () => {
     });
   });
 });
+
+describe('convolution gradients with many output rows (the tiled native paths)', () => {
+  // >= 512 output rows take the row-chunked forward, the rotated-filter (stride 1) or per-image
+  // col2im (strided) input gradient and the row-group filter gradient; fewer rows take one GEMM
+  const cases: WindowCase[] = [
+    { name: 'stride 1 same', x: [2, 20, 20, 5], w: [3, 3, 5, 6], strides: 1, pad: 'same' },
+    { name: 'stride 2 same', x: [4, 24, 24, 5], w: [3, 3, 5, 4], strides: 2, pad: 'same' },
+    { name: 'dilation 2 valid', x: [3, 20, 20, 3], w: [3, 3, 3, 4], strides: 1, pad: 'valid', dil: 2 },
+    { name: 'few rows, stride 2', x: [2, 8, 8, 6], w: [3, 3, 6, 5], strides: 2, pad: 'same' },
+  ];
+  for (const c of cases)
+    for (const dtype of ['float32', 'bfloat16'] as const)
+      it(`${c.name} ${dtype}: dx and dw match the float64 references`, () => {
+        keel.tidy(() => {
+          const x = input(c.x, 61, dtype);
+          const w = input(c.w, 62, dtype);
+          const o = win(c);
+          const yShape = refConv2d(x.v, c.x, w.v, c.w, o).shape;
+          const r = input(yShape, 63, dtype);
+          const [dx, dw] = keel.grads((a, b) =>
+            keel
+              .conv2d(a, b, c.strides, c.pad, 'NHWC', c.dil ?? 1)
+              .mul(r.t)
+              .sum(),
+          )([x.t, w.t]);
+          expectMatches(dx, refConv2dTranspose(r.v, yShape, w.v, c.w, c.x, o), dtype, false, 'dx');
+          expectMatches(dw, refConv2dBackpropFilter(x.v, c.x, r.v, c.w, o), dtype, false, 'dw');
+        });
+      });
+});
