@@ -35,56 +35,72 @@ void pool_image(PoolOp op, const float* x, const float* dy, float* res, const Co
   const int64_t img = g.inH * g.inW * C;
   if (op == PoolOp::MaxGrad || op == PoolOp::AvgGrad) std::memset(res + n * img, 0, static_cast<size_t>(img) * 4);
   std::vector<float> best(static_cast<size_t>(C));
-  std::vector<int64_t> where(static_cast<size_t>(C));
+  std::vector<int32_t> where(static_cast<size_t>(C));  // offsets within the image
   std::vector<int64_t> taps;
+  const float* xi = x ? x + n * img : nullptr;
+  float* ri = res + n * img;
+  // the loops below are branch-free per channel (selects), so the compiler vectorises them
   for (int64_t oh = 0; oh < g.outH; ++oh)
     for (int64_t ow = 0; ow < g.outW; ++ow) {
       const int64_t y_at = ((n * g.outH + oh) * g.outW + ow) * C;
+      taps.clear();
+      window(g, 0, oh, ow, [&](int64_t x_at) { taps.push_back(x_at); });
+      const int64_t count = static_cast<int64_t>(taps.size());
       switch (op) {
         case PoolOp::Max: {
-          float* y = res + y_at;
+          float* __restrict y = res + y_at;
           std::fill(y, y + C, -std::numeric_limits<float>::infinity());
-          window(g, n, oh, ow, [&](int64_t x_at) {
+          for (const int64_t t : taps) {
+            const float* __restrict xv = xi + t;
             for (int64_t c = 0; c < C; ++c) {
-              const float v = x[x_at + c];
-              if (v > y[c] || v != v) y[c] = v;
+              const float v = xv[c], cur = y[c];
+              y[c] = (v > cur || v != v) ? v : cur;  // NaN propagates, as in TensorFlow
             }
-          });
+          }
           break;
         }
         case PoolOp::MaxGrad: {
-          std::fill(where.begin(), where.end(), -1);
-          window(g, n, oh, ow, [&](int64_t x_at) {
-            for (int64_t c = 0; c < C; ++c) {
-              const float v = x[x_at + c];
-              if (where[c] < 0 || v > best[c]) {
-                best[c] = v;
-                where[c] = x_at + c;
-              }
+          if (count == 0) break;
+          float* __restrict b = best.data();
+          int32_t* __restrict wh = where.data();
+          const float* __restrict x0 = xi + taps[0];
+          for (int64_t c = 0; c < C; ++c) {
+            b[c] = x0[c];
+            wh[c] = static_cast<int32_t>(taps[0] + c);
+          }
+          for (int64_t k = 1; k < count; ++k) {
+            const float* __restrict xv = xi + taps[k];
+            const int32_t base = static_cast<int32_t>(taps[k]);
+            for (int32_t c = 0; c < static_cast<int32_t>(C); ++c) {
+              const float v = xv[c], cur = b[c];
+              const int32_t at = base + c, was = wh[c];
+              const int32_t take = -static_cast<int32_t>(v > cur);  // all ones: the first maximum wins ties
+              b[c] = v > cur ? v : cur;
+              wh[c] = (at & take) | (was & ~take);
             }
-          });
-          for (int64_t c = 0; c < C; ++c)
-            if (where[c] >= 0) res[where[c]] += dy[y_at + c];
+          }
+          for (int64_t c = 0; c < C; ++c) ri[wh[c]] += dy[y_at + c];
           break;
         }
         case PoolOp::Avg: {
-          float* y = res + y_at;
+          float* __restrict y = res + y_at;
           std::fill(y, y + C, 0.0f);
-          const int64_t count = window(g, n, oh, ow, [&](int64_t x_at) {
-            for (int64_t c = 0; c < C; ++c) y[c] += x[x_at + c];
-          });
+          for (const int64_t t : taps) {
+            const float* __restrict xv = xi + t;
+            for (int64_t c = 0; c < C; ++c) y[c] += xv[c];
+          }
           const double inv = 1.0 / static_cast<double>(count);
           for (int64_t c = 0; c < C; ++c)
             y[c] = count > 0 ? static_cast<float>(y[c] * inv) : std::numeric_limits<float>::quiet_NaN();
           break;
         }
         case PoolOp::AvgGrad: {
-          taps.clear();
-          const int64_t count = window(g, n, oh, ow, [&](int64_t x_at) { taps.push_back(x_at); });
           const double inv = count > 0 ? 1.0 / static_cast<double>(count) : 0.0;
-          for (const int64_t x_at : taps)
-            for (int64_t c = 0; c < C; ++c)
-              res[x_at + c] = static_cast<float>(res[x_at + c] + static_cast<double>(dy[y_at + c]) * inv);
+          for (const int64_t t : taps) {
+            float* __restrict d = ri + t;
+            const float* __restrict g0 = dy + y_at;
+            for (int64_t c = 0; c < C; ++c) d[c] = static_cast<float>(d[c] + static_cast<double>(g0[c]) * inv);
+          }
           break;
         }
       }
