@@ -425,8 +425,9 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(o);
     },
     pad: ([x], { paddings, value }, out) => {
-      const o = allocStorage(out.dtype, sizeOf(out.shape));
-      if (value !== 0) o.fill(fromNumbers(out.dtype, [value])[0]);
+      // a recycled array, filled: cheaper than a fresh zeroed one (page faults) when it is large
+      const o = be.recycle(out.dtype, sizeOf(out.shape));
+      o.fill(value === 0 ? 0 : fromNumbers(out.dtype, [value])[0]);
       const ds = stridesOf(out.shape);
       const offset = paddings.reduce((acc, [before], i) => acc + before * ds[i], 0);
       copyStrided(be.values(x.dataId), 0, stridesOf(x.shape), o, offset, ds, x.shape);
@@ -455,7 +456,7 @@ function makeKernels(be: CpuBackend): KernelTable {
             `gather: index ${idx[k]} at position ${k} is out of range [0, ${n}) on axis ${axis}`,
           );
       }
-      const o = allocStorage(out.dtype, sizeOf(out.shape));
+      const o = be.recycle(out.dtype, sizeOf(out.shape)); // every row is copied
       for (let a = 0; a < outer; a++) {
         for (let k = 0; k < idx.length; k++) {
           const from = (a * n + idx[k]) * inner;

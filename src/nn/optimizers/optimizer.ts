@@ -4,6 +4,7 @@
 // ("slots") is created lazily, keyed by the model variable's name.
 
 import { variableGrads } from '../../autograd/grad.js';
+import { jit } from '../../jit/jit.js';
 import { type DType, isFloatDType } from '../../dtype.js';
 import { ENGINE, sameShape } from '../../tensor/engine.js';
 import { dispose, tidy } from '../../tensor/lifetime.js';
@@ -36,6 +37,9 @@ export interface NamedTensor {
 
 /** Gradients keyed by variable name (what `variableGrads` returns). */
 export type NamedGradients = Record<string, Tensor>;
+
+/** Variables of at least this many elements are updated by one fused kernel (see fusedUpdate). */
+const FUSED_UPDATE_MIN = 16384;
 
 /** What `applyGradients` accepts: a name -> gradient map, or tfjs' `[{ name, tensor }]` list. */
 export type GradientsInput = NamedGradients | NamedTensor[];
@@ -102,6 +106,12 @@ function optionalPositive(who: string, name: string, x: number | null | undefine
 }
 
 export abstract class Optimizer {
+  /**
+   * Runs a variable's update under the JIT (inside an already traced step it simply joins that
+   * trace): its ops become one fused kernel that streams the variable and its slots once.
+   */
+  private readonly fusedUpdate = jit((update: () => void) => update(), { maxCached: 256 });
+
   /** tfjs' serialization name (`getClassName()`). */
   static readonly className: string = 'Optimizer';
 
@@ -295,14 +305,16 @@ export abstract class Optimizer {
         );
         pairs.forEach(([v, g]) => {
           const slots = this.slotsFor(v);
-          // one variable's temporaries at a time: the update's peak is one layer's, not the model's
-          tidy(() => {
+          const update = () => {
             const g32 = this.clipOne(prepare(g), globalFactor);
             let value = v.dtype === 'float32' ? (v as Tensor) : cast(v, 'float32');
             if (this.decays(v.name)) value = sub(value, mul(mul(value, this.wd!), lr));
             const next = this.updateVariable(value, g32, lr, slots, v.name);
             v.assign(v.dtype === 'float32' ? next : cast(next, v.dtype));
-          });
+          };
+          // one variable's temporaries at a time: the update's peak is one layer's, not the model's;
+          // a large variable's update runs fused (one pass over its state instead of one per op)
+          tidy(() => (v.size >= FUSED_UPDATE_MIN ? this.fusedUpdate(update) : update()));
         });
       }),
     );
