@@ -4,8 +4,8 @@
 // ("slots") is created lazily, keyed by the model variable's name.
 
 import { variableGrads } from '../../autograd/grad.js';
-import { jit } from '../../jit/jit.js';
 import { type DType, isFloatDType } from '../../dtype.js';
+import { jit } from '../../jit/jit.js';
 import { ENGINE, sameShape } from '../../tensor/engine.js';
 import { dispose, tidy } from '../../tensor/lifetime.js';
 import { scalar, variable, zeros } from '../../tensor/ops/creation.js';
