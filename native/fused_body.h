@@ -211,30 +211,13 @@ inline double reduce_row(int op, const float* __restrict v, double acc, int n) {
 }
 
 inline void reduce_wrap(int op, const float* __restrict v, double* __restrict acc, int n, int64_t inner, int64_t k) {
-  if (inner >= 64) {  // long runs: vector lanes per run
-    while (n > 0) {
-      const int m = static_cast<int>(std::min<int64_t>(n, inner - k));
-      reduce_lanes(op, v, acc + k, m);
-      v += m;
-      n -= m;
-      k = 0;
-    }
-    return;
-  }
-  // short runs (a few channels): one pass, the accumulator index wrapping
-  switch (static_cast<ReduceCode>(op)) {
-    case ReduceCode::Sum:
-    case ReduceCode::Mean:
-      for (int j = 0; j < n; ++j) {
-        acc[k] += v[j];
-        if (++k == inner) k = 0;
-      }
-      break;
-    default:
-      for (int j = 0; j < n; ++j) {
-        reduce_lanes(op, v + j, acc + k, 1);
-        if (++k == inner) k = 0;
-      }
+  // run by run (a run: the channels of one position), each a vectorised lanes loop inlined here
+  while (n > 0) {
+    const int m = static_cast<int>(std::min<int64_t>(n, inner - k));
+    reduce_lanes(op, v, acc + k, m);
+    v += m;
+    n -= m;
+    k = 0;
   }
 }
 
