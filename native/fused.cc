@@ -157,6 +157,10 @@ void run_blocks(const Job& job, int64_t task) {
     part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
   }
   int64_t idx[kFusedMaxDims];
+  // strided inputs: expression, position, and the previous run's position / block offset / length
+  std::vector<int> st_expr(static_cast<size_t>(p.n_exprs)), st_prev_off(static_cast<size_t>(p.n_exprs)),
+      st_prev_len(static_cast<size_t>(p.n_exprs));
+  std::vector<int64_t> st_pos(static_cast<size_t>(p.n_exprs)), st_prev(static_cast<size_t>(p.n_exprs));
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
     // pass 1: flat and scalar inputs, and the segment walk for strided ones
@@ -194,27 +198,53 @@ void run_blocks(const Job& job, int64_t task) {
       }
     }
     if (any_strided) {
+      // the strided input expressions of this program, their positions at the block start
+      int n_st = 0;
+      for (int e = 0; e < p.n_exprs; ++e) {
+        const int32_t* x = p.exprs + 6 * e;
+        if (x[0] != kInput || p.inputs[stride_len * x[2] + 1] != kStrided) continue;
+        st_expr[n_st++] = e;
+      }
       int64_t rest = i0;
       for (int d = last; d >= 0; --d) {
         idx[d] = rest % p.dims[d];
         rest /= p.dims[d];
       }
+      for (int q = 0; q < n_st; ++q) {
+        const int32_t* in = p.inputs + stride_len * p.exprs[6 * st_expr[q] + 2];
+        int64_t pos = 0;
+        for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
+        st_pos[q] = pos;
+        st_prev[q] = -1;
+      }
       for (int off = 0; off < len;) {
         const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
-        for (int e = 0; e < p.n_exprs; ++e) {
-          const int32_t* x = p.exprs + 6 * e;
-          if (x[0] != kInput) continue;
-          const int32_t* in = p.inputs + stride_len * x[2];
-          if (in[1] != kStrided) continue;
-          int64_t pos = 0;
-          for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
-          load(job.in[x[2]], in[0], pos, in[2 + last], s.regs.data() + static_cast<size_t>(e) * kBlock + off, L);
+        for (int q = 0; q < n_st; ++q) {
+          const int e = st_expr[q];
+          const int k = p.exprs[6 * e + 2];
+          const int32_t* in = p.inputs + stride_len * k;
+          float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+          // a run that starts where the previous one did (a broadcast over the dim above) is a copy
+          // of the values already decoded
+          if (st_pos[q] == st_prev[q] && L <= st_prev_len[q]) std::memcpy(reg + off, reg + st_prev_off[q], static_cast<size_t>(L) * 4);
+          else {
+            load(job.in[k], in[0], st_pos[q], in[2 + last], reg + off, L);
+            st_prev[q] = st_pos[q];
+            st_prev_off[q] = off;
+            st_prev_len[q] = L;
+          }
         }
         off += L;
+        // advance the odometer and each input's position with it
         idx[last] += L;
+        for (int q = 0; q < n_st; ++q) st_pos[q] += L * p.inputs[stride_len * p.exprs[6 * st_expr[q] + 2] + 2 + last];
         for (int d = last; d > 0 && idx[d] == p.dims[d]; --d) {
           idx[d] = 0;
           ++idx[d - 1];
+          for (int q = 0; q < n_st; ++q) {
+            const int32_t* in = p.inputs + stride_len * p.exprs[6 * st_expr[q] + 2];
+            st_pos[q] += in[2 + d - 1] - p.dims[d] * in[2 + d];
+          }
         }
       }
     }
