@@ -161,6 +161,9 @@ void run_blocks(const Job& job, int64_t task) {
   std::vector<int> st_expr(static_cast<size_t>(p.n_exprs)), st_prev_off(static_cast<size_t>(p.n_exprs)),
       st_prev_len(static_cast<size_t>(p.n_exprs));
   std::vector<int64_t> st_pos(static_cast<size_t>(p.n_exprs)), st_prev(static_cast<size_t>(p.n_exprs));
+  std::vector<const int32_t*> st_in(static_cast<size_t>(p.n_exprs));
+  std::vector<const void*> st_src(static_cast<size_t>(p.n_exprs));
+  std::vector<float*> st_reg(static_cast<size_t>(p.n_exprs));
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
     // pass 1: flat and scalar inputs, and the segment walk for strided ones
@@ -217,34 +220,40 @@ void run_blocks(const Job& job, int64_t task) {
         st_pos[q] = pos;
         st_prev[q] = -1;
       }
+      // per strided input: its array, dtype, strides and register, gathered once per block
+      for (int q = 0; q < n_st; ++q) {
+        const int e = st_expr[q];
+        const int k = p.exprs[6 * e + 2];
+        st_in[q] = p.inputs + stride_len * k;
+        st_src[q] = job.in[k];
+        st_reg[q] = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      }
       for (int off = 0; off < len;) {
         const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
         for (int q = 0; q < n_st; ++q) {
-          const int e = st_expr[q];
-          const int k = p.exprs[6 * e + 2];
-          const int32_t* in = p.inputs + stride_len * k;
-          float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+          const int32_t* in = st_in[q];
+          float* reg = st_reg[q];
           // a run that starts where the previous one did (a broadcast over the dim above) is a copy
           // of the values already decoded
-          if (st_pos[q] == st_prev[q] && L <= st_prev_len[q]) std::memcpy(reg + off, reg + st_prev_off[q], static_cast<size_t>(L) * 4);
-          else {
-            load(job.in[k], in[0], st_pos[q], in[2 + last], reg + off, L);
+          if (st_pos[q] == st_prev[q] && L <= st_prev_len[q]) {
+            const float* from = reg + st_prev_off[q];
+            float* to = reg + off;
+            for (int j = 0; j < L; ++j) to[j] = from[j];
+          } else {
+            load(st_src[q], in[0], st_pos[q], in[2 + last], reg + off, L);
             st_prev[q] = st_pos[q];
             st_prev_off[q] = off;
             st_prev_len[q] = L;
           }
+          st_pos[q] += static_cast<int64_t>(L) * in[2 + last];
         }
         off += L;
         // advance the odometer and each input's position with it
         idx[last] += L;
-        for (int q = 0; q < n_st; ++q) st_pos[q] += L * p.inputs[stride_len * p.exprs[6 * st_expr[q] + 2] + 2 + last];
         for (int d = last; d > 0 && idx[d] == p.dims[d]; --d) {
           idx[d] = 0;
           ++idx[d - 1];
-          for (int q = 0; q < n_st; ++q) {
-            const int32_t* in = p.inputs + stride_len * p.exprs[6 * st_expr[q] + 2];
-            st_pos[q] += in[2 + d - 1] - p.dims[d] * in[2 + d];
-          }
+          for (int q = 0; q < n_st; ++q) st_pos[q] += st_in[q][2 + d - 1] - p.dims[d] * st_in[q][2 + d];
         }
       }
     }
