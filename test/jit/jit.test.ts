@@ -70,8 +70,16 @@ async function eagerVsJit(
   let weights: Tensor[] | null = null;
   for (const jitCompile of [false, true]) {
     const m = await make();
-    if (weights) m.setWeights(weights);
-    else weights = m.getWeights();
+    if (!weights) {
+      // seeded He-normal kernels (the rest as initialised): the same starting point in every run,
+      // whatever the global random state (bfloat16 rounding noise depends on the weights)
+      weights = m.getWeights().map((w, i) => {
+        if (w.shape.length < 2) return w;
+        const fanIn = w.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+        return keel.randomNormal(w.shape, 0, Math.sqrt(2 / fanIn), 'float32', 100 + i);
+      });
+    }
+    m.setWeights(weights);
     m.compile({ optimizer: keel.train.adam(0.01), loss: 'categoricalCrossentropy', jitCompile });
     out[String(jitCompile)] = [];
     for (let i = 0; i < steps; i++) out[String(jitCompile)].push(m.trainOnBatch(x, y).loss);
@@ -104,6 +112,7 @@ function expectSameLosses(jitted: number[], eager: number[], policy: string, bf1
   }
   expect(jitted).toHaveLength(eager.length);
   jitted.forEach((v, i) => {
+    if (process.env.KEEL_TEST_VERBOSE) console.log(`${policy} step ${i}: jit ${v} eager ${eager[i]}`);
     expect(
       Math.abs(v - eager[i]) / Math.abs(eager[i]),
       `${policy} step ${i}: ${v} vs ${eager[i]}`,
@@ -130,11 +139,12 @@ describe('eager vs jit', () => {
   it('ResNet18 step: same losses in float32 and mixed_bfloat16', async () => {
     for (const policy of ['float32', 'mixed_bfloat16']) {
       keel.mixedPrecision.setGlobalPolicy(policy);
-      // batch 8: with 2 images a batch norm's variance is ill-conditioned and amplifies any rounding
+      // batch 16: with few images a batch norm's variance is ill-conditioned and amplifies any
+      // rounding (at batch 8 the bfloat16 losses of eager and jit differ by up to 4.5% over inits)
       const r = await eagerVsJit(
         resnet18,
-        keel.randomNormal([8, 32, 32, 3], 0, 1, 'float32', 9),
-        onehot(8, 4),
+        keel.randomNormal([16, 32, 32, 3], 0, 1, 'float32', 9),
+        onehot(16, 4),
         1,
       );
       // bfloat16 rounding noise (2^-9 relative per op) accumulates over 18 layers
