@@ -22,6 +22,7 @@ export default defineConfig({
             'test/ops/layout.test.ts',
             'test/jit/*.test.ts',
             'test/tensor/leaks.test.ts',
+            'test/backend/buffer-pool.test.ts',
           ],
           env: { KEEL_NO_NATIVE: '1' },
         },
