@@ -5,6 +5,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../../src/backend/cpu/backend-cpu.js';
+import { BufferPool } from '../../src/backend/cpu/buffer-pool.js';
 import * as keel from '../../src/index.js';
 import { ENGINE } from '../../src/tensor/engine.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -76,5 +77,28 @@ describe('recycled output buffers', () => {
     const others = Array.from({ length: 3 }, () => keel.fill([64, 1024], 1));
     expect(seen.every((v) => v === 7)).toBe(true);
     keel.dispose(others);
+  });
+});
+
+describe('BufferPool', () => {
+  it('hands back buffers of the exact size, ignores small ones, and drops the oldest past its bound', () => {
+    const pool = new BufferPool(16, 100);
+    const a = new ArrayBuffer(40);
+    const b = new ArrayBuffer(40);
+    const c = new ArrayBuffer(32);
+    pool.put(new ArrayBuffer(8)); // under minBytes: not kept
+    pool.put(a);
+    pool.put(b);
+    expect(pool.bytes).toBe(80);
+    expect(pool.take(8)).toBeUndefined();
+    expect(pool.take(32)).toBeUndefined();
+    pool.put(c); // 112 > 100: the oldest (a) goes
+    expect(pool.bytes).toBe(72);
+    expect(pool.take(40)).toBe(b);
+    expect(pool.take(40)).toBeUndefined();
+    expect(pool.take(32)).toBe(c);
+    expect(pool.bytes).toBe(0);
+    pool.put(new ArrayBuffer(101)); // larger than the whole pool: not kept
+    expect(pool.bytes).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { allocStorage, BYTES_PER_ELEMENT, fromNumbers, is16Bit, toFloat32 } from
 import type { Backend, BackendMemory, DataId, KernelTable, OutputSpec, TensorInfo } from '../backend.js';
 import type { FusedCompiler, FusedKernel, FusedSpec } from '../fused.js';
 import type { Conv2DInfo } from '../primitives.js';
+import { BufferPool } from './buffer-pool.js';
 import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
@@ -24,11 +25,7 @@ interface CpuData {
   escaped?: boolean;
 }
 
-/**
- * Freed buffers of at least POOL_MIN bytes are kept (up to POOL_MAX in all) and handed to kernels
- * that overwrite every element: a fresh large array costs page faults and zeroing, often more than
- * the kernel that fills it (a 2 MB bfloat16 activation: ~0.4 ms to allocate, 0.15 ms to compute).
- */
+/** Freed arrays of at least 64 KB, up to 512 MB in all, are recycled (see buffer-pool.ts). */
 const POOL_MIN = 64 * 1024;
 const POOL_MAX = 512 * 1024 * 1024;
 const STORAGE: Record<DType, new (buffer: ArrayBuffer) => Storage> = {
@@ -45,9 +42,8 @@ export class CpuBackend implements Backend, FusedCompiler {
   private bytes = 0;
   private peak = 0;
   private buffers = 0;
-  /** freed ArrayBuffers by byte length, for recycle() */
-  private readonly pool = new Map<number, ArrayBuffer[]>();
-  private pooledBytes = 0;
+  /** freed ArrayBuffers, for recycle() */
+  private readonly pool = new BufferPool(POOL_MIN, POOL_MAX);
   readonly kernels: KernelTable;
   /** The addon's fused-kernel interpreter, when the native addon has one. */
   readonly nativeFused: FusedNative | null;
@@ -134,19 +130,14 @@ export class CpuBackend implements Backend, FusedCompiler {
     this.bytes -= v.byteLength;
     this.buffers--;
     d.values = EMPTY;
+    // a view of its whole buffer that nobody outside can still hold goes back to the pool
     if (
       !d.escaped &&
-      v.byteLength >= POOL_MIN &&
       v.byteOffset === 0 &&
       v.buffer.byteLength === v.byteLength &&
-      v.buffer instanceof ArrayBuffer &&
-      this.pooledBytes + v.byteLength <= POOL_MAX
-    ) {
-      const list = this.pool.get(v.byteLength);
-      if (list) list.push(v.buffer);
-      else this.pool.set(v.byteLength, [v.buffer]);
-      this.pooledBytes += v.byteLength;
-    }
+      v.buffer instanceof ArrayBuffer
+    )
+      this.pool.put(v.buffer);
   }
 
   /**
@@ -154,17 +145,13 @@ export class CpuBackend implements Backend, FusedCompiler {
    * that size is free): only for kernels that write every element.
    */
   recycle(dtype: DType, n: number): Storage {
-    const bytes = n * BYTES_PER_ELEMENT[dtype];
-    const buf = bytes >= POOL_MIN ? this.pool.get(bytes)?.pop() : undefined;
-    if (!buf) return allocStorage(dtype, n);
-    this.pooledBytes -= bytes;
-    return new STORAGE[dtype](buf);
+    const buf = this.pool.take(n * BYTES_PER_ELEMENT[dtype]);
+    return buf ? new STORAGE[dtype](buf) : allocStorage(dtype, n);
   }
 
   /** Empties the pool of freed buffers (their memory goes back to the JavaScript heap). */
   releasePool(): void {
     this.pool.clear();
-    this.pooledBytes = 0;
   }
 
   memory(): BackendMemory {
