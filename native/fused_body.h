@@ -186,15 +186,35 @@ inline void reduce_lanes(int op, const float* __restrict v, double* __restrict a
   }
 }
 
-/** acc (op)= v[0..n): one accumulator (reductions over trailing axes), in element order. */
+/**
+ * acc (op)= v[0..n): one accumulator (reductions over trailing axes). Sums and products keep 8
+ * partial accumulators (vector lanes; a single chain would wait on the adder's latency for every
+ * element), combined pairwise at the end: in double, so the order changes no float32 result but in
+ * rare ties of rounding.
+ */
 inline double reduce_row(int op, const float* __restrict v, double acc, int n) {
-  switch (static_cast<ReduceCode>(op)) {
+  const ReduceCode code = static_cast<ReduceCode>(op);
+  if (code == ReduceCode::Sum || code == ReduceCode::Mean || code == ReduceCode::Prod) {
+    const bool sum = code != ReduceCode::Prod;
+    double part[8];
+    for (int t = 0; t < 8; ++t) part[t] = sum ? 0.0 : 1.0;
+    int j = 0;
+    if (sum)
+      for (; j + 8 <= n; j += 8)
+        for (int t = 0; t < 8; ++t) part[t] += v[j + t];
+    else
+      for (; j + 8 <= n; j += 8)
+        for (int t = 0; t < 8; ++t) part[t] *= v[j + t];
+    for (int w = 4; w >= 1; w /= 2)
+      for (int t = 0; t < w; ++t) part[t] = sum ? part[t] + part[t + w] : part[t] * part[t + w];
+    acc = sum ? acc + part[0] : acc * part[0];
+    for (; j < n; ++j) acc = sum ? acc + v[j] : acc * v[j];
+    return acc;
+  }
+  switch (code) {
     case ReduceCode::Sum:
     case ReduceCode::Mean:
-      for (int j = 0; j < n; ++j) acc += v[j];
-      break;
     case ReduceCode::Prod:
-      for (int j = 0; j < n; ++j) acc *= v[j];
       break;
     case ReduceCode::Max:
       for (int j = 0; j < n; ++j)
