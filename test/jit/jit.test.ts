@@ -112,7 +112,6 @@ function expectSameLosses(jitted: number[], eager: number[], policy: string, bf1
   }
   expect(jitted).toHaveLength(eager.length);
   jitted.forEach((v, i) => {
-    if (process.env.KEEL_TEST_VERBOSE) console.log(`${policy} step ${i}: jit ${v} eager ${eager[i]}`);
     expect(
       Math.abs(v - eager[i]) / Math.abs(eager[i]),
       `${policy} step ${i}: ${v} vs ${eager[i]}`,
