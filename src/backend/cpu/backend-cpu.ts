@@ -9,6 +9,15 @@ import type { Conv2DInfo } from '../primitives.js';
 import { BufferPool } from './buffer-pool.js';
 import * as conv from './conv.js';
 import * as depthwise from './depthwise.js';
+import {
+  binarySpec,
+  broadcastSpec,
+  castSpec,
+  type EagerSpec,
+  reduceSpec,
+  unarySpec,
+  whereSpec,
+} from './eager-specs.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
 import { compileFusedJs } from './fused.js';
 import { compileFusedNative, type FusedNative } from './fused-native.js';
@@ -83,7 +92,7 @@ export class CpuBackend implements Backend, FusedCompiler {
    * Runs an eager op natively as a one-expression fused program (cached by `key`, which must
    * determine the spec); null when there is no interpreter or it declines the spec (int32 values).
    */
-  eager(key: string, spec: () => FusedSpec, inputs: readonly TensorInfo[]): DataId | null {
+  eager({ key, spec }: EagerSpec, inputs: readonly TensorInfo[]): DataId | null {
     if (!this.nativeFused) return null;
     let run = this.eagerPrograms.get(key);
     if (run === undefined) {
@@ -254,39 +263,14 @@ function makeKernels(be: CpuBackend): KernelTable {
   };
   return {
     unary: ([x], { op }, out) => {
-      const native = be.eager(
-        `u|${op}|${x.dtype}|${x.shape}|${out.dtype}`,
-        () => ({
-          inputs: [x],
-          shape: out.shape,
-          exprs: [
-            { kind: 'input', input: 0, dtype: x.dtype },
-            { kind: 'unary', op, a: 0, dtype: out.dtype },
-          ],
-          stores: [1],
-        }),
-        [x],
-      );
+      const native = be.eager(unarySpec(x, op, out), [x]);
       if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       elementwiseLoop(1, UNARY_EXPR[op])([be.numeric(x)], o, out.shape, []);
       return be.output(o, out);
     },
     binary: ([a, b], { op }, out) => {
-      const native = be.eager(
-        `b|${op}|${a.dtype}|${a.shape}|${b.dtype}|${b.shape}|${out.dtype}|${out.shape}`,
-        () => ({
-          inputs: [a, b],
-          shape: out.shape,
-          exprs: [
-            { kind: 'input', input: 0, dtype: a.dtype },
-            { kind: 'input', input: 1, dtype: b.dtype },
-            { kind: 'binary', op, a: 0, b: 1, dtype: out.dtype },
-          ],
-          stores: [2],
-        }),
-        [a, b],
-      );
+      const native = be.eager(binarySpec(a, b, op, out), [a, b]);
       if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       const expr = op === 'div' && a.dtype === 'int32' ? INT_DIV_EXPR : BINARY_EXPR[op];
@@ -295,21 +279,7 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.output(o, out);
     },
     where: ([c, a, b], _attrs, out) => {
-      const native = be.eager(
-        `w|${[c, a, b].map((t) => `${t.dtype}|${t.shape}`).join('|')}|${out.dtype}|${out.shape}`,
-        () => ({
-          inputs: [c, a, b],
-          shape: out.shape,
-          exprs: [
-            { kind: 'input', input: 0, dtype: c.dtype },
-            { kind: 'input', input: 1, dtype: a.dtype },
-            { kind: 'input', input: 2, dtype: b.dtype },
-            { kind: 'where', cond: 0, a: 1, b: 2, dtype: out.dtype },
-          ],
-          stores: [3],
-        }),
-        [c, a, b],
-      );
+      const native = be.eager(whereSpec(c, a, b, out), [c, a, b]);
       if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       const strides = [c, a, b].map((t) => broadcastStrides(t.shape, out.shape));
@@ -318,19 +288,7 @@ function makeKernels(be: CpuBackend): KernelTable {
     },
     cast: ([x], { dtype }) => {
       if (x.dtype === dtype) return be.adopt(be.values(x.dataId).slice());
-      const native = be.eager(
-        `c|${x.dtype}|${dtype}|${x.shape}`,
-        () => ({
-          inputs: [x],
-          shape: x.shape,
-          exprs: [
-            { kind: 'input', input: 0, dtype: x.dtype },
-            { kind: 'cast', a: 0, dtype },
-          ],
-          stores: [1],
-        }),
-        [x],
-      );
+      const native = be.eager(castSpec(x, dtype), [x]);
       if (native) return native;
       const v = be.numeric(x);
       if (dtype === 'bool') {
@@ -343,17 +301,7 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(dtype === 'float32' ? Float32Array.from(v) : fromNumbers(dtype, v));
     },
     reduce: ([x], { op, axes }, out) => {
-      const native = be.eager(
-        `r|${op}|${axes}|${x.dtype}|${x.shape}|${out.dtype}`,
-        () => ({
-          inputs: [x],
-          shape: x.shape,
-          exprs: [{ kind: 'input', input: 0, dtype: x.dtype }],
-          stores: [],
-          reduce: { op, expr: 0, axes, shape: out.shape, dtype: out.dtype },
-        }),
-        [x],
-      );
+      const native = be.eager(reduceSpec(x, op, axes, out), [x]);
       if (native) return native;
       const o = be.scratch(out, sizeOf(out.shape));
       let src: Float32Array | Int32Array | Uint8Array | Float64Array = be.numeric(x);
@@ -389,16 +337,7 @@ function makeKernels(be: CpuBackend): KernelTable {
       return be.adopt(o);
     },
     broadcastTo: ([x], { shape }, out) => {
-      const native = be.eager(
-        `bt|${x.dtype}|${x.shape}|${shape}`,
-        () => ({
-          inputs: [x],
-          shape,
-          exprs: [{ kind: 'input', input: 0, dtype: x.dtype }],
-          stores: [0],
-        }),
-        [x],
-      );
+      const native = be.eager(broadcastSpec(x, shape), [x]);
       if (native) return native;
       const o = be.recycle(out.dtype, sizeOf(shape));
       copyStrided(be.values(x.dataId), 0, broadcastStrides(x.shape, shape), o, 0, stridesOf(shape), shape);
