@@ -145,6 +145,7 @@ void run_blocks(const Job& job, int64_t task) {
   if (s.regs.size() < static_cast<size_t>(p.n_exprs) * kBlock) s.regs.resize(static_cast<size_t>(p.n_exprs) * kBlock);
   if (s.tmp.size() < kBlock) s.tmp.resize(kBlock);
   std::vector<const float*> val(p.n_exprs);
+  std::vector<char> uni(static_cast<size_t>(p.n_exprs));  // val[e] is one value for the whole block
   const int stride_len = 2 + p.n_dims;
   const int last = p.n_dims - 1;
   const bool reducing = p.reduce_op >= 0;
@@ -168,6 +169,7 @@ void run_blocks(const Job& job, int64_t task) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
     // pass 1: flat and scalar inputs, and the segment walk for strided ones
     bool any_strided = false;
+    std::fill(uni.begin(), uni.end(), 0);
     for (int e = 0; e < p.n_exprs; ++e) {
       const int32_t* x = p.exprs + 6 * e;
       if (x[0] != kInput) continue;
@@ -181,8 +183,9 @@ void run_blocks(const Job& job, int64_t task) {
           val[e] = reg;
         }
       } else if (in[1] == kScalar) {
-        load(job.in[x[2]], code, 0, 0, reg, len);
+        load(job.in[x[2]], code, 0, 0, reg, 1);  // one value for the block (see uni)
         val[e] = reg;
+        uni[e] = 1;
       } else if (in[1] == kRow) {
         // the value depends on the innermost index only: the row, tiled from position i0 % D
         const std::vector<float>& row = (*job.rows)[x[2]];
@@ -257,27 +260,49 @@ void run_blocks(const Job& job, int64_t task) {
         }
       }
     }
-    // pass 2: the expressions
+    // pass 2: the expressions. A uniform value (uni: a scalar input, or computed from uniform
+    // values only) is one element, computed once and expanded only where an op needs a whole block.
+    const auto expand = [&](int e) {
+      if (!uni[e]) return;
+      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      std::fill(reg, reg + len, val[e][0]);
+      val[e] = reg;
+      uni[e] = 0;
+    };
     for (int e = 0; e < p.n_exprs; ++e) {
       const int32_t* x = p.exprs + 6 * e;
       float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
       const int dtype = x[5];
+      int n = len;  // values computed: 1 for a uniform result
       switch (x[0]) {
         case kInput:
           continue;
         case kUnary:
-          job.ops->unary(x[1], val[x[2]], reg, len);
+          uni[e] = uni[x[2]];
+          n = uni[e] ? 1 : len;
+          job.ops->unary(x[1], val[x[2]], reg, n);
           break;
-        case kBinary:
-          job.ops->binary(x[1], val[x[2]], val[x[3]], reg, len);
+        case kBinary: {
+          const bool ua = uni[x[2]], ub = uni[x[3]];
+          uni[e] = ua && ub;
+          n = uni[e] ? 1 : len;
+          if (ua && !ub) job.ops->binary_a1(x[1], val[x[2]], val[x[3]], reg, n);
+          else if (ub && !ua) job.ops->binary_b1(x[1], val[x[2]], val[x[3]], reg, n);
+          else job.ops->binary(x[1], val[x[2]], val[x[3]], reg, n);
           break;
+        }
         case kWhere:
+          expand(x[2]);
+          expand(x[3]);
+          expand(x[4]);
           job.ops->where(val[x[2]], val[x[3]], val[x[4]], reg, len);
           break;
         case kCast: {
           const int from_code = p.exprs[6 * x[2] + 5];
-          if (dtype == kBool && from_code != kBool) job.ops->to_bool(val[x[2]], reg, len);
-          else if (dtype == kF16 && from_code != kF16) round_f16(val[x[2]], reg, s.tmp.data(), len);
+          uni[e] = uni[x[2]];
+          n = uni[e] ? 1 : len;
+          if (dtype == kBool && from_code != kBool) job.ops->to_bool(val[x[2]], reg, n);
+          else if (dtype == kF16 && from_code != kF16) round_f16(val[x[2]], reg, s.tmp.data(), n);
           else {
             val[e] = val[x[2]];  // the value is unchanged (bfloat16 stays at float32 precision until stored)
             continue;
@@ -286,14 +311,16 @@ void run_blocks(const Job& job, int64_t task) {
           continue;
         }
       }
-      if (dtype == kF16) round_f16(reg, reg, s.tmp.data(), len);
+      if (dtype == kF16) round_f16(reg, reg, s.tmp.data(), n);
       val[e] = reg;
     }
     // pass 3: stores and the reduction
     for (int k = 0; k < p.n_stores; ++k) {
       const int e = p.stores[k];
+      expand(e);
       store(val[e], job.out[k], p.exprs[6 * e + 5], i0, len);
     }
+    if (reducing) expand(p.reduce_expr);
     if (reducing) {
       // element i goes to accumulator (i / (r * inner)) * inner + i % inner: walk the block in runs
       // of one outer index

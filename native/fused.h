@@ -41,6 +41,9 @@ constexpr int kFusedMaxDims = 16;
 struct BlockOps {
   void (*unary)(int op, const float* a, float* o, int n);
   void (*binary)(int op, const float* a, const float* b, float* o, int n);
+  /** the same with a (binary_a1) or b (binary_b1) one value for all n */
+  void (*binary_a1)(int op, const float* a, const float* b, float* o, int n);
+  void (*binary_b1)(int op, const float* a, const float* b, float* o, int n);
   void (*where)(const float* c, const float* a, const float* b, float* o, int n);
   void (*to_bool)(const float* a, float* o, int n);
   void (*reduce_lanes)(int op, const float* v, double* acc, int n);

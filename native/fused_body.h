@@ -101,57 +101,68 @@ inline float js_pow(float a, float b) {
   return static_cast<float>(std::pow(static_cast<double>(a), static_cast<double>(b)));
 }
 
-inline void binary_block(int op, const float* __restrict a, const float* __restrict b, float* __restrict o, int n) {
+/** o = a (op) b over n values; U = 1: a is one value (a[0]) for all, U = 2: b is. */
+template <int U>
+inline void binary_impl(int op, const float* __restrict a, const float* __restrict b, float* __restrict o, int n) {
+  const float a0 = a[0], b0 = b[0];
+#define KA(i) (U == 1 ? a0 : a[i])
+#define KB(i) (U == 2 ? b0 : b[i])
   switch (static_cast<BinaryCode>(op)) {
     case BinaryCode::Add:
-      for (int i = 0; i < n; ++i) o[i] = a[i] + b[i];
+      for (int i = 0; i < n; ++i) o[i] = KA(i) + KB(i);
       break;
     case BinaryCode::Sub:
-      for (int i = 0; i < n; ++i) o[i] = a[i] - b[i];
+      for (int i = 0; i < n; ++i) o[i] = KA(i) - KB(i);
       break;
     case BinaryCode::Mul:
-      for (int i = 0; i < n; ++i) o[i] = a[i] * b[i];
+      for (int i = 0; i < n; ++i) o[i] = KA(i) * KB(i);
       break;
     case BinaryCode::Div:
-      for (int i = 0; i < n; ++i) o[i] = a[i] / b[i];
+      for (int i = 0; i < n; ++i) o[i] = KA(i) / KB(i);
       break;
     case BinaryCode::Pow:
-      for (int i = 0; i < n; ++i) o[i] = js_pow(a[i], b[i]);
+      for (int i = 0; i < n; ++i) o[i] = js_pow(KA(i), KB(i));
       break;
     case BinaryCode::Maximum:
-      for (int i = 0; i < n; ++i) o[i] = js_max(a[i], b[i]);
+      for (int i = 0; i < n; ++i) o[i] = js_max(KA(i), KB(i));
       break;
     case BinaryCode::Minimum:
-      for (int i = 0; i < n; ++i) o[i] = js_min(a[i], b[i]);
+      for (int i = 0; i < n; ++i) o[i] = js_min(KA(i), KB(i));
       break;
     case BinaryCode::Equal:
-      for (int i = 0; i < n; ++i) o[i] = a[i] == b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) == KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::NotEqual:
-      for (int i = 0; i < n; ++i) o[i] = a[i] != b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) != KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::Greater:
-      for (int i = 0; i < n; ++i) o[i] = a[i] > b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) > KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::GreaterEqual:
-      for (int i = 0; i < n; ++i) o[i] = a[i] >= b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) >= KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::Less:
-      for (int i = 0; i < n; ++i) o[i] = a[i] < b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) < KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::LessEqual:
-      for (int i = 0; i < n; ++i) o[i] = a[i] <= b[i] ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = KA(i) <= KB(i) ? 1.0f : 0.0f;
       break;
     case BinaryCode::LogicalAnd:
-      for (int i = 0; i < n; ++i) o[i] = truthy(a[i]) && truthy(b[i]) ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = truthy(KA(i)) && truthy(KB(i)) ? 1.0f : 0.0f;
       break;
     case BinaryCode::LogicalOr:
-      for (int i = 0; i < n; ++i) o[i] = truthy(a[i]) || truthy(b[i]) ? 1.0f : 0.0f;
+      for (int i = 0; i < n; ++i) o[i] = truthy(KA(i)) || truthy(KB(i)) ? 1.0f : 0.0f;
       break;
     case BinaryCode::Count:
       break;
   }
 }
+#undef KA
+#undef KB
+
+inline void binary_block(int op, const float* a, const float* b, float* o, int n) { binary_impl<0>(op, a, b, o, n); }
+inline void binary_block_a1(int op, const float* a, const float* b, float* o, int n) { binary_impl<1>(op, a, b, o, n); }
+inline void binary_block_b1(int op, const float* a, const float* b, float* o, int n) { binary_impl<2>(op, a, b, o, n); }
 
 inline void where_block(const float* __restrict c, const float* __restrict a, const float* __restrict b,
                         float* __restrict o, int n) {
@@ -241,4 +252,5 @@ inline void reduce_wrap(int op, const float* __restrict v, double* __restrict ac
   }
 }
 
-const BlockOps kOps = {&unary_block, &binary_block, &where_block, &to_bool_block, &reduce_lanes, &reduce_row, &reduce_wrap};
+const BlockOps kOps = {&unary_block,  &binary_block, &binary_block_a1, &binary_block_b1, &where_block,
+                       &to_bool_block, &reduce_lanes, &reduce_row,      &reduce_wrap};
