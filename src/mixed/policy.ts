@@ -1,5 +1,7 @@
 // Dtype policies (Keras' mixed_precision.Policy): the dtype a layer computes in and the dtype its
 // variables are stored in. Layers take the global policy when constructed and keep it.
+import { ENGINE } from '../tensor/engine.js';
+
 export type PolicyName = 'float32' | 'float16' | 'bfloat16' | 'mixed_float16' | 'mixed_bfloat16';
 const NAMES: readonly PolicyName[] = ['float32', 'float16', 'bfloat16', 'mixed_float16', 'mixed_bfloat16'];
 
@@ -43,12 +45,28 @@ export const Policy = function Policy(name: string): DtypePolicy {
 let global = new DtypePolicy('float32');
 const warned = new Set<string>();
 
+/** Whether the engine computes on a GPU backend (false before any backend is registered). */
+function onGpu(): boolean {
+  try {
+    return ENGINE.backend.name === 'cuda';
+  } catch {
+    return false;
+  }
+}
+
 export function setGlobalPolicy(policy: Policy | string): void {
   const p = typeof policy === 'string' ? new DtypePolicy(policy) : policy;
   if ((p.name === 'float16' || p.name === 'bfloat16') && !warned.has(p.name)) {
     warned.add(p.name);
     process.emitWarning(
       `mixedPrecision: global policy '${p.name}' keeps variables in ${p.name} too; training pure 16-bit models is fragile. Did you mean 'mixed_${p.name}'?`,
+    );
+  }
+  if (p.name === 'mixed_float16' && !onGpu() && !warned.has(p.name)) {
+    // Keras warns likewise: float16 pays on GPUs; CPUs have no float16 arithmetic
+    warned.add(p.name);
+    process.emitWarning(
+      "mixedPrecision: 'mixed_float16' on the CPU saves activation memory but not time (CPUs have no float16 arithmetic: every op converts); 'mixed_bfloat16' is faster on CPUs with AVX512-BF16.",
     );
   }
   global = p;

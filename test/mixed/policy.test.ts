@@ -1,6 +1,6 @@
 // Mixed precision in models: dtype propagation through every layer type, float32 islands,
 // float16 inputs, summary, precision reports, the monitor, and mixed vs float32 accuracy.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SymbolicTensor, Tensor } from '../../src/index.js';
 import * as keel from '../../src/index.js';
 
@@ -198,4 +198,25 @@ describe('mixed vs float32 training', () => {
     expect(Math.abs(acc.mixed_float16 - acc.float32)).toBeLessThanOrEqual(0.02);
     expect(Math.abs(acc.mixed_bfloat16 - acc.float32)).toBeLessThanOrEqual(0.02);
   }, 120_000);
+});
+
+describe('policy warnings', () => {
+  it("warns once that 'mixed_float16' saves memory but not time on the CPU, and that 'float16' is not mixed", async () => {
+    vi.resetModules(); // a fresh policy module: its warn-once set starts empty
+    const fresh = await import('../../src/mixed/policy.js');
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      fresh.setGlobalPolicy('mixed_float16');
+      fresh.setGlobalPolicy('mixed_float16');
+      fresh.setGlobalPolicy('mixed_bfloat16');
+      fresh.setGlobalPolicy('float16');
+      const messages = spy.mock.calls.map((c) => String(c[0]));
+      expect(messages).toHaveLength(2);
+      expect(messages[0]).toMatch(/'mixed_float16' on the CPU saves activation memory but not time/);
+      expect(messages[1]).toMatch(/Did you mean 'mixed_float16'\?/);
+    } finally {
+      spy.mockRestore();
+      fresh.setGlobalPolicy('float32');
+    }
+  });
 });
