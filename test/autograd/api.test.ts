@@ -3,6 +3,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import * as keel from '../../src/index.js';
+import { ENGINE } from '../../src/tensor/engine.js';
 import { expectClose, numericGrad, seededFloats, TOL } from '../helpers.js';
 
 const values = (t: keel.Tensor) => Array.from(t.dataSync());
@@ -489,5 +490,37 @@ describe('customGrad edge cases', () => {
       ).toThrow(/^customGrad: f must return/);
       expect(() => keel.customGrad(7 as never)).toThrow(/^customGrad: f must be a function/);
     });
+  });
+});
+
+describe('work skipped for inputs nothing differentiates', () => {
+  it("a convolution's input image gets no input gradient, a constant matMul operand no gradient", () => {
+    const backend = ENGINE.backend;
+    const counts = new Map<string, number>();
+    const original = { ...backend.kernels };
+    for (const p of ['conv2dBackpropInput', 'conv2dBackpropFilter', 'matMul'] as const) {
+      const k = backend.kernels[p] as (...a: unknown[]) => unknown;
+      (backend.kernels as Record<string, unknown>)[p] = (...a: unknown[]) => {
+        counts.set(p, (counts.get(p) ?? 0) + 1);
+        return k(...a);
+      };
+    }
+    try {
+      keel.tidy(() => {
+        const x = keel.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 1);
+        const w = keel.variable(keel.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2), true, 'skip_w');
+        const m = keel.randomNormal([4, 5], 0, 1, 'float32', 3);
+        const { grads } = keel.variableGrads(() =>
+          keel.matMul(keel.conv2d(x, w, 1, 'same').mean([1, 2]), m).sum(),
+        );
+        expect(Object.keys(grads)).toEqual(['skip_w']);
+        w.dispose();
+      });
+      expect(counts.get('conv2dBackpropInput') ?? 0).toBe(0); // x is data, not a variable
+      expect(counts.get('conv2dBackpropFilter')).toBe(1);
+      expect(counts.get('matMul')).toBe(2); // forward, and d/d(pooled) only: m is a constant
+    } finally {
+      Object.assign(backend.kernels, original);
+    }
   });
 });
