@@ -126,10 +126,22 @@ struct Job {
   const std::vector<std::vector<float>>* rows;  // per input: its decoded row (row-broadcast inputs)
 };
 
-/** Per-thread scratch that outlives a call (the pool's threads persist). */
+/** A strided input expression's walk through a block: its position and the previous run. */
+struct StridedRun {
+  const int32_t* in;  // the input's layout in the program
+  const void* src;
+  float* reg;
+  int64_t pos, prev;  // position of the current run; where the previous run started (-1: none)
+  int prev_off, prev_len;
+};
+
+/** Per-thread scratch that outlives a call (the pool's threads persist): no allocation per op. */
 struct Scratch {
   std::vector<float> regs;
   std::vector<uint16_t> tmp;
+  std::vector<const float*> val;  // each expression's values in this block
+  std::vector<char> uni;          // val[e] is one value for the whole block
+  std::vector<StridedRun> runs;
 };
 thread_local Scratch t_scratch;
 
@@ -144,8 +156,11 @@ void run_blocks(const Job& job, int64_t task) {
   Scratch& s = t_scratch;
   if (s.regs.size() < static_cast<size_t>(p.n_exprs) * kBlock) s.regs.resize(static_cast<size_t>(p.n_exprs) * kBlock);
   if (s.tmp.size() < kBlock) s.tmp.resize(kBlock);
-  std::vector<const float*> val(p.n_exprs);
-  std::vector<char> uni(static_cast<size_t>(p.n_exprs));  // val[e] is one value for the whole block
+  s.val.resize(static_cast<size_t>(p.n_exprs));
+  s.uni.resize(static_cast<size_t>(p.n_exprs));
+  s.runs.resize(static_cast<size_t>(p.n_exprs));
+  std::vector<const float*>& val = s.val;
+  std::vector<char>& uni = s.uni;
   const int stride_len = 2 + p.n_dims;
   const int last = p.n_dims - 1;
   const bool reducing = p.reduce_op >= 0;
@@ -158,13 +173,6 @@ void run_blocks(const Job& job, int64_t task) {
     part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
   }
   int64_t idx[kFusedMaxDims];
-  // strided inputs: expression, position, and the previous run's position / block offset / length
-  std::vector<int> st_expr(static_cast<size_t>(p.n_exprs)), st_prev_off(static_cast<size_t>(p.n_exprs)),
-      st_prev_len(static_cast<size_t>(p.n_exprs));
-  std::vector<int64_t> st_pos(static_cast<size_t>(p.n_exprs)), st_prev(static_cast<size_t>(p.n_exprs));
-  std::vector<const int32_t*> st_in(static_cast<size_t>(p.n_exprs));
-  std::vector<const void*> st_src(static_cast<size_t>(p.n_exprs));
-  std::vector<float*> st_reg(static_cast<size_t>(p.n_exprs));
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
     // pass 1: flat and scalar inputs, and the segment walk for strided ones
@@ -204,51 +212,40 @@ void run_blocks(const Job& job, int64_t task) {
       }
     }
     if (any_strided) {
-      // the strided input expressions of this program, their positions at the block start
-      int n_st = 0;
-      for (int e = 0; e < p.n_exprs; ++e) {
-        const int32_t* x = p.exprs + 6 * e;
-        if (x[0] != kInput || p.inputs[stride_len * x[2] + 1] != kStrided) continue;
-        st_expr[n_st++] = e;
-      }
       int64_t rest = i0;
       for (int d = last; d >= 0; --d) {
         idx[d] = rest % p.dims[d];
         rest /= p.dims[d];
       }
-      for (int q = 0; q < n_st; ++q) {
-        const int32_t* in = p.inputs + stride_len * p.exprs[6 * st_expr[q] + 2];
+      // the strided input expressions, their positions at the block start
+      StridedRun* runs = s.runs.data();
+      int n_st = 0;
+      for (int e = 0; e < p.n_exprs; ++e) {
+        const int32_t* x = p.exprs + 6 * e;
+        if (x[0] != kInput) continue;
+        const int32_t* in = p.inputs + stride_len * x[2];
+        if (in[1] != kStrided) continue;
         int64_t pos = 0;
         for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
-        st_pos[q] = pos;
-        st_prev[q] = -1;
-      }
-      // per strided input: its array, dtype, strides and register, gathered once per block
-      for (int q = 0; q < n_st; ++q) {
-        const int e = st_expr[q];
-        const int k = p.exprs[6 * e + 2];
-        st_in[q] = p.inputs + stride_len * k;
-        st_src[q] = job.in[k];
-        st_reg[q] = s.regs.data() + static_cast<size_t>(e) * kBlock;
+        runs[n_st++] = {in, job.in[x[2]], s.regs.data() + static_cast<size_t>(e) * kBlock, pos, -1, 0, 0};
       }
       for (int off = 0; off < len;) {
         const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
         for (int q = 0; q < n_st; ++q) {
-          const int32_t* in = st_in[q];
-          float* reg = st_reg[q];
+          StridedRun& u = runs[q];
           // a run that starts where the previous one did (a broadcast over the dim above) is a copy
           // of the values already decoded
-          if (st_pos[q] == st_prev[q] && L <= st_prev_len[q]) {
-            const float* from = reg + st_prev_off[q];
-            float* to = reg + off;
+          if (u.pos == u.prev && L <= u.prev_len) {
+            const float* from = u.reg + u.prev_off;
+            float* to = u.reg + off;
             for (int j = 0; j < L; ++j) to[j] = from[j];
           } else {
-            load(st_src[q], in[0], st_pos[q], in[2 + last], reg + off, L);
-            st_prev[q] = st_pos[q];
-            st_prev_off[q] = off;
-            st_prev_len[q] = L;
+            load(u.src, u.in[0], u.pos, u.in[2 + last], u.reg + off, L);
+            u.prev = u.pos;
+            u.prev_off = off;
+            u.prev_len = L;
           }
-          st_pos[q] += static_cast<int64_t>(L) * in[2 + last];
+          u.pos += static_cast<int64_t>(L) * u.in[2 + last];
         }
         off += L;
         // advance the odometer and each input's position with it
@@ -256,7 +253,7 @@ void run_blocks(const Job& job, int64_t task) {
         for (int d = last; d > 0 && idx[d] == p.dims[d]; --d) {
           idx[d] = 0;
           ++idx[d - 1];
-          for (int q = 0; q < n_st; ++q) st_pos[q] += st_in[q][2 + d - 1] - p.dims[d] * st_in[q][2 + d];
+          for (int q = 0; q < n_st; ++q) runs[q].pos += runs[q].in[2 + d - 1] - p.dims[d] * runs[q].in[2 + d];
         }
       }
     }
@@ -428,11 +425,12 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
   const int64_t n_tasks = std::min<int64_t>(n_blocks, threads == 1 ? 1 : 4 * threads);
   std::vector<Partial> partials(p.reduce_op >= 0 ? n_tasks : 0);
   // row-broadcast inputs, decoded once: element k of the innermost dim
-  std::vector<std::vector<float>> rows(static_cast<size_t>(p.n_inputs));
+  std::vector<std::vector<float>> rows;
   const int64_t D = p.dims[p.n_dims - 1];
   for (int k = 0; k < p.n_inputs; ++k) {
     const int32_t* in = p.inputs + k * (2 + p.n_dims);
     if (in[1] != kRow) continue;
+    rows.resize(static_cast<size_t>(p.n_inputs));
     rows[k].resize(static_cast<size_t>(D));
     load(inputs[k], in[0], 0, in[1 + p.n_dims], rows[k].data(), static_cast<int>(D));
   }

@@ -269,7 +269,11 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     return throw_type(env, "fused: expected (program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
   keel::FusedProgram p;
   char err[200];
-  std::vector<int64_t> need(len);  // at most one input per program int
+  // per-thread, reused: an eager op on a small tensor should not pay for allocations
+  static thread_local std::vector<int64_t> need;
+  static thread_local std::vector<const void*> ins;
+  static thread_local std::vector<void*> outs;
+  need.resize(len);  // at most one input per program int
   if (!keel::fused_decode(static_cast<const int32_t*>(prog), static_cast<int64_t>(len), &p, need.data(), err, sizeof err))
     return throw_type(env, err);
   uint32_t n_in = 0, n_out = 0;
@@ -280,8 +284,8 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     std::snprintf(err, sizeof err, "fused: the program takes %d inputs and %u outputs, got %u and %u", p.n_inputs, want_out, n_in, n_out);
     return throw_type(env, err);
   }
-  std::vector<const void*> ins(n_in);
-  std::vector<void*> outs(n_out);
+  ins.resize(n_in);
+  outs.resize(n_out);
   for (uint32_t k = 0; k < n_in; ++k) {
     void* d;
     size_t l;
