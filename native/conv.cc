@@ -205,6 +205,27 @@ bool forward(const void* x, DType tx, const void* w, DType tw, void* y, DType ty
   });
 }
 
+/**
+ * Image n's float32 accumulator for an input gradient, zeroed: dx's own image when dx is float32,
+ * else this thread's scratch (finish_image rounds it into dx). nullptr when out of memory.
+ */
+float* image_accumulator(void* dx, DType tdx, int64_t n, int64_t imgSize) {
+  float* acc;
+  if (tdx == DType::F32) {
+    acc = static_cast<float*>(dx) + n * imgSize;
+  } else {
+    if (!tls_acc.grow(static_cast<std::size_t>(imgSize * 4))) return nullptr;
+    acc = tls_acc.as<float>();
+  }
+  std::memset(acc, 0, static_cast<std::size_t>(imgSize * 4));
+  return acc;
+}
+
+/** Stores image n's accumulator into a 16-bit dx (a float32 dx already holds it). */
+void finish_image(const float* acc, void* dx, DType tdx, int64_t n, int64_t imgSize) {
+  if (tdx != DType::F32) f32_to_dtype(acc, static_cast<char*>(dx) + n * imgSize * dtype_size(tdx), imgSize, tdx);
+}
+
 bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx, DType tdx, const ConvGeom& g) {
   const int64_t rows = g.batch * g.outH * g.outW;
   if (is_pointwise(g))  // dx = dy . w^T, w is [inC, outC]
@@ -221,18 +242,11 @@ bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx
       return false;
     const int64_t perImage = g.outH * g.outW;
     const int64_t imgSize = g.inH * g.inW * g.inC;
-    const int edx = dtype_size(tdx);
     return parallel_tasks(g.batch, pool_size(), [&](int64_t n) {
-      float* acc;
-      if (tdx == DType::F32) {
-        acc = static_cast<float*>(dx) + n * imgSize;
-      } else {
-        if (!tls_acc.grow(static_cast<std::size_t>(imgSize * 4))) return false;
-        acc = tls_acc.as<float>();
-      }
-      std::memset(acc, 0, static_cast<std::size_t>(imgSize * 4));
+      float* acc = image_accumulator(dx, tdx, n, imgSize);
+      if (!acc) return false;
       col2im_add(col + n * perImage * patch_all, g, 0, perImage, acc);
-      if (tdx != DType::F32) f32_to_dtype(acc, static_cast<char*>(dx) + n * imgSize * edx, imgSize, tdx);
+      finish_image(acc, dx, tdx, n, imgSize);
       return true;
     });
   }
@@ -258,17 +272,11 @@ bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx
   const int64_t perImage = g.outH * g.outW;
   const int64_t imgSize = g.inH * g.inW * g.inC;
   const int64_t cr = std::max<int64_t>(1, std::min(perImage, kTaskPatchBudget * 4 / patch));
-  const int edy = dtype_size(tdy), edx = dtype_size(tdx);
+  const int edy = dtype_size(tdy);
   const bool perImageTasks = g.batch >= pool_size();
   auto image = [&](int64_t n) {
-    float* acc;
-    if (tdx == DType::F32) {
-      acc = static_cast<float*>(dx) + n * imgSize;
-    } else {
-      if (!tls_acc.grow(static_cast<std::size_t>(imgSize * 4))) return false;
-      acc = tls_acc.as<float>();
-    }
-    std::memset(acc, 0, static_cast<std::size_t>(imgSize * 4));
+    float* acc = image_accumulator(dx, tdx, n, imgSize);
+    if (!acc) return false;
     if (!tls_patch.grow(static_cast<std::size_t>(cr * patch * 4))) return false;
     float* col = tls_patch.as<float>();
     for (int64_t r0 = 0; r0 < perImage; r0 += cr) {
@@ -279,7 +287,7 @@ bool backprop_input(const void* dy, DType tdy, const void* w, DType tw, void* dx
         return false;
       col2im_add(col, g, r0, n_rows, acc);
     }
-    if (tdx != DType::F32) f32_to_dtype(acc, static_cast<char*>(dx) + n * imgSize * edx, imgSize, tdx);
+    finish_image(acc, dx, tdx, n, imgSize);
     return true;
   };
   if (perImageTasks) return parallel_tasks(g.batch, pool_size(), image);
