@@ -16,8 +16,7 @@
 //     Runs a fused elementwise program (native/fused.h) over arrays: Float32Array for float32,
 //     Uint16Array for bfloat16/float16, Uint8Array for bool; outputs are the stores, then the
 //     reduction's result. Malformed programs and short or mistyped arrays throw.
-//   pool2d(op, in1, in2, out, types, batch, inH, inW, C, outH, outW, kH, kW, strideH, strideW,
-//          dilationH, dilationW, padTop, padLeft): void
+//   pool2d(op, in1, in2, out, types, <the 15 geometry arguments of conv2d, outC = inC>): void
 //     NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average
 //     (x) -> y, 3 average gradient (dy) -> dx (in2 is not read); types as for gemm.
 //   copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape): void
@@ -190,48 +189,69 @@ const char* const kConvNames[kConvArgc] = {"op",   "in1",     "in2",     "out", 
                                            "inW",  "inC",     "outH",    "outW",      "outC",      "kH",     "kW",
                                            "strideH", "strideW", "dilationH", "dilationW", "padTop", "padLeft"};
 
-napi_value Conv2d(napi_env env, napi_callback_info info) {
-  size_t argc = kConvArgc;
-  napi_value argv[kConvArgc];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return throw_type(env, "conv2d: bad call");
-  if (argc != kConvArgc) {
-    char msg[128];
-    std::snprintf(msg, sizeof msg, "conv2d: expected %zu arguments, got %zu", kConvArgc, argc);
-    return throw_type(env, msg);
-  }
+/** The arguments conv2d and pool2d share: op, in1, in2, out, types, then a convolution's geometry. */
+struct WindowCall {
   int64_t op;
   keel::DType types[3];
-  if (!get_index_named(env, argv[0], "conv2d", 0, kConvNames[0], &op) || !get_types(env, argv[4], "conv2d", 4, types))
-    return nullptr;
-  if (op > 2) return throw_type(env, "conv2d: argument 0 (op) must be 0 (forward), 1 (input gradient) or 2 (filter gradient)");
-  int64_t v[15];
-  for (size_t i = 5; i < kConvArgc; ++i)
-    if (!get_index_named(env, argv[i], "conv2d", i, kConvNames[i], &v[i - 5])) return nullptr;
-  keel::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
-  if (g.kH < 1 || g.kW < 1 || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1)
-    return throw_type(env, "conv2d: kernel sizes, strides and dilations must be >= 1");
+  keel::ConvGeom g;
   void *p1, *p2, *po;
   size_t l1, l2, lo;
-  if (!get_array(env, argv[1], "conv2d", 1, kConvNames[1], types[0], &p1, &l1) ||
-      !get_array(env, argv[2], "conv2d", 2, kConvNames[2], types[1], &p2, &l2) ||
-      !get_array(env, argv[3], "conv2d", 3, kConvNames[3], types[2], &po, &lo))
+};
+
+/** Parses and checks a window call of `fn` (ops 0..max_op, described by op_help); false when it threw. */
+bool get_window_call(napi_env env, napi_callback_info info, const char* fn, int64_t max_op, const char* op_help,
+                     WindowCall* c) {
+  size_t argc = kConvArgc;
+  napi_value argv[kConvArgc];
+  char msg[200];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != kConvArgc) {
+    std::snprintf(msg, sizeof msg, "%s: expected %zu arguments, got %zu", fn, kConvArgc, argc);
+    throw_type(env, msg);
+    return false;
+  }
+  if (!get_index_named(env, argv[0], fn, 0, kConvNames[0], &c->op) || !get_types(env, argv[4], fn, 4, c->types))
+    return false;
+  if (c->op > max_op) {
+    std::snprintf(msg, sizeof msg, "%s: argument 0 (op) must be %s", fn, op_help);
+    throw_type(env, msg);
+    return false;
+  }
+  int64_t v[15];
+  for (size_t i = 5; i < kConvArgc; ++i)
+    if (!get_index_named(env, argv[i], fn, i, kConvNames[i], &v[i - 5])) return false;
+  c->g = keel::ConvGeom{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  const keel::ConvGeom& g = c->g;
+  if (g.kH < 1 || g.kW < 1 || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1) {
+    std::snprintf(msg, sizeof msg, "%s: kernel sizes, strides and dilations must be >= 1", fn);
+    throw_type(env, msg);
+    return false;
+  }
+  return get_array(env, argv[1], fn, 1, kConvNames[1], c->types[0], &c->p1, &c->l1) &&
+         get_array(env, argv[2], fn, 2, kConvNames[2], c->types[1], &c->p2, &c->l2) &&
+         get_array(env, argv[3], fn, 3, kConvNames[3], c->types[2], &c->po, &c->lo);
+}
+
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  WindowCall c;
+  if (!get_window_call(env, info, "conv2d", 2, "0 (forward), 1 (input gradient) or 2 (filter gradient)", &c))
     return nullptr;
+  const keel::ConvGeom& g = c.g;
   using u128 = unsigned __int128;
   const u128 xs = static_cast<u128>(g.batch) * g.inH * g.inW * g.inC;
   const u128 ys = static_cast<u128>(g.batch) * g.outH * g.outW * g.outC;
   const u128 ws = static_cast<u128>(g.kH) * g.kW * g.inC * g.outC;
-  const auto op_ = static_cast<keel::ConvOp>(op);
+  const auto op_ = static_cast<keel::ConvOp>(c.op);
   const u128 n1 = op_ == keel::ConvOp::BackpropInput ? ys : xs;
   const u128 n2 = op_ == keel::ConvOp::Forward ? ws : op_ == keel::ConvOp::BackpropInput ? ws : ys;
   const u128 no = op_ == keel::ConvOp::Forward ? ys : op_ == keel::ConvOp::BackpropInput ? xs : ws;
-  if (n1 > l1 || n2 > l2 || no > lo) {
+  if (n1 > c.l1 || n2 > c.l2 || no > c.lo) {
     char msg[200];
     std::snprintf(msg, sizeof msg, "conv2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
-                  static_cast<double>(n1), l1, static_cast<double>(n2), l2, static_cast<double>(no), lo);
+                  static_cast<double>(n1), c.l1, static_cast<double>(n2), c.l2, static_cast<double>(no), c.lo);
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
     return nullptr;
   }
-  if (!keel::conv_run(op_, p1, types[0], p2, types[1], po, types[2], g))
+  if (!keel::conv_run(op_, c.p1, c.types[0], c.p2, c.types[1], c.po, c.types[2], g))
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "conv2d: out of memory for scratch buffers");
   return nullptr;
 }
@@ -316,53 +336,28 @@ napi_value Fused(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-constexpr size_t kPoolArgc = 19;
-const char* const kPoolNames[kPoolArgc] = {"op",      "in1",     "in2",       "out",       "types",  "batch",  "inH",
-                                           "inW",     "C",       "outH",      "outW",      "kH",     "kW",     "strideH",
-                                           "strideW", "dilationH", "dilationW", "padTop", "padLeft"};
-
 napi_value Pool2d(napi_env env, napi_callback_info info) {
-  size_t argc = kPoolArgc;
-  napi_value argv[kPoolArgc];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != kPoolArgc) {
-    char msg[128];
-    std::snprintf(msg, sizeof msg, "pool2d: expected %zu arguments, got %zu", kPoolArgc, argc);
-    return throw_type(env, msg);
-  }
-  int64_t op;
-  keel::DType types[3];
-  if (!get_index_named(env, argv[0], "pool2d", 0, kPoolNames[0], &op) || !get_types(env, argv[4], "pool2d", 4, types))
+  WindowCall c;
+  if (!get_window_call(env, info, "pool2d", 3, "0 (max), 1 (max gradient), 2 (average) or 3 (average gradient)", &c))
     return nullptr;
-  if (op > 3) return throw_type(env, "pool2d: argument 0 (op) must be 0 (max), 1 (max gradient), 2 (average) or 3 (average gradient)");
-  int64_t v[14];
-  for (size_t i = 5; i < kPoolArgc; ++i)
-    if (!get_index_named(env, argv[i], "pool2d", i, kPoolNames[i], &v[i - 5])) return nullptr;
-  // batch, inH, inW, C, outH, outW, kH, kW, sH, sW, dH, dW, pT, pL
-  keel::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[3], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
-  if (g.kH < 1 || g.kW < 1 || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1)
-    return throw_type(env, "pool2d: window sizes, strides and dilations must be >= 1");
-  void *p1, *p2, *po;
-  size_t l1, l2, lo;
-  if (!get_array(env, argv[1], "pool2d", 1, kPoolNames[1], types[0], &p1, &l1) ||
-      !get_array(env, argv[2], "pool2d", 2, kPoolNames[2], types[1], &p2, &l2) ||
-      !get_array(env, argv[3], "pool2d", 3, kPoolNames[3], types[2], &po, &lo))
-    return nullptr;
+  const keel::ConvGeom& g = c.g;
+  if (g.outC != g.inC) return throw_type(env, "pool2d: outC must equal inC (a pool keeps the channels)");
   using u128 = unsigned __int128;
   const u128 xs = static_cast<u128>(g.batch) * g.inH * g.inW * g.inC;
   const u128 ys = static_cast<u128>(g.batch) * g.outH * g.outW * g.inC;
-  const auto op_ = static_cast<keel::PoolOp>(op);
+  const auto op_ = static_cast<keel::PoolOp>(c.op);
   const bool grad = op_ == keel::PoolOp::MaxGrad || op_ == keel::PoolOp::AvgGrad;
   const u128 n1 = grad ? ys : xs;
   const u128 n2 = op_ == keel::PoolOp::MaxGrad ? xs : 0;
   const u128 no = grad ? xs : ys;
-  if (n1 > l1 || n2 > l2 || no > lo) {
+  if (n1 > c.l1 || n2 > c.l2 || no > c.lo) {
     char msg[200];
     std::snprintf(msg, sizeof msg, "pool2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
-                  static_cast<double>(n1), l1, static_cast<double>(n2), l2, static_cast<double>(no), lo);
+                  static_cast<double>(n1), c.l1, static_cast<double>(n2), c.l2, static_cast<double>(no), c.lo);
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
     return nullptr;
   }
-  if (!keel::pool_run(op_, p1, types[0], p2, types[1], po, types[2], g))
+  if (!keel::pool_run(op_, c.p1, c.types[0], c.p2, c.types[1], c.po, c.types[2], g))
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "pool2d: out of memory");
   return nullptr;
 }

@@ -23,7 +23,7 @@ import { compileFusedJs } from './fused.js';
 import { compileFusedNative, type FusedNative } from './fused-native.js';
 import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
-import { loadNative, nativeTypes } from './native.js';
+import { convGeometry, loadNative, nativeTypes } from './native.js';
 import * as pool from './pool.js';
 import { argReduceOuterRInner, reduceOuterRInner, reductionLayout } from './reduce.js';
 
@@ -238,27 +238,7 @@ function makeKernels(be: CpuBackend): KernelTable {
     if (!nativePool || !tp || !tq || !to) return null;
     const o = be.recycle(out.dtype, sizeOf(out.shape)) as Float32Array | Uint16Array;
     const v = (t: TensorInfo) => be.values(t.dataId) as Float32Array | Uint16Array;
-    nativePool.pool2d!(
-      op,
-      v(p),
-      v(q),
-      o,
-      nativeTypes(tp, tq, to),
-      i.batch,
-      i.inH,
-      i.inW,
-      i.inC,
-      i.outH,
-      i.outW,
-      i.kH,
-      i.kW,
-      i.strideH,
-      i.strideW,
-      i.dilationH,
-      i.dilationW,
-      i.padTop,
-      i.padLeft,
-    );
+    nativePool.pool2d!(op, v(p), v(q), o, nativeTypes(tp, tq, to), ...convGeometry(i));
     return be.adopt(o);
   };
   return {

@@ -11,7 +11,7 @@
 import { type DType, decodeBfloat16, decodeFloat16, fromNumbers } from '../../dtype.js';
 import type { Conv2DInfo } from '../primitives.js';
 import { gemm } from './gemm.js';
-import { loadNativeMixed, nativeTypes } from './native.js';
+import { convGeometry, loadNativeMixed, nativeTypes } from './native.js';
 
 /** The float formats convolutions take: storage Float32Array (float32) or Uint16Array (16-bit). */
 export type ConvDType = 'float32' | 'bfloat16' | 'float16';
@@ -50,28 +50,7 @@ export function convMixed(
   const native = loadNativeMixed();
   if (native) {
     const out = alloc(outType, outputSize(op, i));
-    native.conv2d(
-      NATIVE_OP[op],
-      in1,
-      in2,
-      out,
-      nativeTypes(t1, t2, outType),
-      i.batch,
-      i.inH,
-      i.inW,
-      i.inC,
-      i.outH,
-      i.outW,
-      i.outC,
-      i.kH,
-      i.kW,
-      i.strideH,
-      i.strideW,
-      i.dilationH,
-      i.dilationW,
-      i.padTop,
-      i.padLeft,
-    );
+    native.conv2d(NATIVE_OP[op], in1, in2, out, nativeTypes(t1, t2, outType), ...convGeometry(i));
     return out;
   }
   const a = asFloat32(in1, t1);

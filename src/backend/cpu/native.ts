@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Conv2DInfo } from '../primitives.js';
 
 /**
  * The C++ addon's surface (native/gemm.cc). Float32 operands are Float32Arrays, bfloat16/float16
@@ -45,21 +46,7 @@ export interface NativeKernels {
     in2: Float32Array | Uint16Array,
     out: Float32Array | Uint16Array,
     types: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    kH: number,
-    kW: number,
-    strideH: number,
-    strideW: number,
-    dilationH: number,
-    dilationW: number,
-    padTop: number,
-    padLeft: number,
+    ...geometry: ConvGeometry
   ): void;
   /**
    * Runs a fused elementwise program (native/fused.h; built by src/backend/cpu/fused-native.ts) over
@@ -68,7 +55,8 @@ export interface NativeKernels {
   fused?(program: Int32Array, inputs: readonly object[], outputs: readonly object[]): void;
   /**
    * NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average (x) -> y,
-   * 3 average gradient (dy) -> dx; `types` codes (in1, in2, out) as for gemm. Absent from older addons.
+   * 3 average gradient (dy) -> dx; `types` codes (in1, in2, out) as for gemm; the geometry of a
+   * convolution with outC = inC. Absent from older addons.
    */
   pool2d?(
     op: 0 | 1 | 2 | 3,
@@ -76,20 +64,7 @@ export interface NativeKernels {
     in2: Float32Array | Uint16Array,
     out: Float32Array | Uint16Array,
     types: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    kH: number,
-    kW: number,
-    strideH: number,
-    strideW: number,
-    dilationH: number,
-    dilationW: number,
-    padTop: number,
-    padLeft: number,
+    ...geometry: ConvGeometry
   ): void;
   /** The strided copy of src/backend/cpu/layout.ts between typed arrays of one type. Absent from older addons. */
   copyStrided?(
@@ -102,6 +77,45 @@ export interface NativeKernels {
     shape: readonly number[],
   ): void;
   info(): { isa: string; threads: number; bf16?: string };
+}
+
+/** A window op's geometry as the addon's conv2d and pool2d take it. */
+export type ConvGeometry = [
+  batch: number,
+  inH: number,
+  inW: number,
+  inC: number,
+  outH: number,
+  outW: number,
+  outC: number,
+  kH: number,
+  kW: number,
+  strideH: number,
+  strideW: number,
+  dilationH: number,
+  dilationW: number,
+  padTop: number,
+  padLeft: number,
+];
+
+export function convGeometry(i: Conv2DInfo): ConvGeometry {
+  return [
+    i.batch,
+    i.inH,
+    i.inW,
+    i.inC,
+    i.outH,
+    i.outW,
+    i.outC,
+    i.kH,
+    i.kW,
+    i.strideH,
+    i.strideW,
+    i.dilationH,
+    i.dilationW,
+    i.padTop,
+    i.padLeft,
+  ];
 }
 
 /** The addon's operand format codes. */
