@@ -6,19 +6,22 @@ import type { Tensor } from '../src/index.js';
 import * as keel from '../src/index.js';
 import { type Nd, roundTo, sizeOf } from './reference.js';
 
-/** Deterministic uniform values in [lo, hi) (mulberry32). */
-export function seededFloats(n: number, seed: number, lo = -1, hi = 1): number[] {
+/** A seeded uniform generator on [0, 1) (mulberry32): the same sequence every run. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = lo + (hi - lo) * u;
-  }
-  return out;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Deterministic uniform values in [lo, hi). */
+export function seededFloats(n: number, seed: number, lo = -1, hi = 1): number[] {
+  const u = rng(seed);
+  return Array.from({ length: n }, () => lo + (hi - lo) * u());
 }
 
 /** Relative tolerance in norm for one op's result in each dtype (unit roundoff with headroom). */

@@ -13,7 +13,7 @@ import type { FusedSpec } from '../../src/backend/fused.js';
 import { BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/backend/primitives.js';
 import type { DType, Storage } from '../../src/dtype.js';
 import { fromNumbers, toFloat32 } from '../../src/dtype.js';
-import { seededFloats } from '../helpers.js';
+import { rng, seededFloats } from '../helpers.js';
 import { nativeMixedExpected, runInChild, type WireArray } from './native-child.js';
 
 const addon = loadNative();
@@ -337,18 +337,6 @@ describe.skipIf(!fused || !nativeMixedExpected || process.arch !== 'x64')(
     });
   },
 );
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random spec of exact operations (their float32 results equal JavaScript's bit for bit): rank 1-5,

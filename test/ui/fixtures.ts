@@ -1,7 +1,8 @@
 // The seed's experiment as a run store for the dashboard tests: ResNet50 on ships under float32,
 // mixed_float16 and mixed_bfloat16, with and without the JIT, with realistic times, curves, system
 // samples and Keras-style logs; plus a failed run and a run of another project.
-import { type RunSpec, rng, type SeriesSpec, writeRuns } from './write-store.js';
+import { rng } from '../helpers.js';
+import { type RunSpec, type SeriesSpec, writeRuns } from './write-store.js';
 
 export { bigStore, type RunSpec, writeRuns } from './write-store.js';
 

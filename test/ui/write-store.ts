@@ -3,18 +3,7 @@
 import { SeriesWriter } from '../../src/track/chunks.js';
 import type { Database } from '../../src/track/sqlite.js';
 import { insertRun, openStore, type RunStatus, toJson } from '../../src/track/store.js';
-
-/** mulberry32: a small seeded generator, so the fixtures are the same every time. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers.js';
 
 export interface SeriesSpec {
   steps: number[];
