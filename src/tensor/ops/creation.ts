@@ -101,6 +101,14 @@ function randomFloats(op: string, shape: number[], dtype: DType, gen: () => numb
   return ENGINE.makeTensor(fromNumbers(d, v), s, d);
 }
 
+function checkNormal(op: string, mean: number, stdDev: number): void {
+  check(
+    Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0,
+    op,
+    () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`,
+  );
+}
+
 export function randomNormal(
   shape: number[],
   mean = 0,
@@ -108,11 +116,7 @@ export function randomNormal(
   dtype: DType = 'float32',
   seed?: number,
 ): Tensor {
-  check(
-    Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0,
-    'randomNormal',
-    () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`,
-  );
+  checkNormal('randomNormal', mean, stdDev);
   const r = new Random(seed);
   return randomFloats('randomNormal', shape, dtype, () => mean + stdDev * r.normal());
 }
@@ -125,11 +129,7 @@ export function truncatedNormal(
   dtype: DType = 'float32',
   seed?: number,
 ): Tensor {
-  check(
-    Number.isFinite(mean) && Number.isFinite(stdDev) && stdDev >= 0,
-    'truncatedNormal',
-    () => `mean ${mean} and stdDev ${stdDev} must be finite, stdDev >= 0`,
-  );
+  checkNormal('truncatedNormal', mean, stdDev);
   const r = new Random(seed);
   return randomFloats('truncatedNormal', shape, dtype, () => {
     for (;;) {
