@@ -196,6 +196,16 @@ struct WindowCall {
   keel::ConvGeom g;
   void *p1, *p2, *po;
   size_t l1, l2, lo;
+
+  /** Whether in1, in2 and out hold n1, n2 and no elements; throws a RangeError naming them if not. */
+  bool fits(napi_env env, const char* fn, unsigned __int128 n1, unsigned __int128 n2, unsigned __int128 no) const {
+    if (n1 <= l1 && n2 <= l2 && no <= lo) return true;
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "%s: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)", fn,
+                  static_cast<double>(n1), l1, static_cast<double>(n2), l2, static_cast<double>(no), lo);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return false;
+  }
 };
 
 /** Parses and checks a window call of `fn` (ops 0..max_op, described by op_help); false when it threw. */
@@ -244,13 +254,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   const u128 n1 = op_ == keel::ConvOp::BackpropInput ? ys : xs;
   const u128 n2 = op_ == keel::ConvOp::Forward ? ws : op_ == keel::ConvOp::BackpropInput ? ws : ys;
   const u128 no = op_ == keel::ConvOp::Forward ? ys : op_ == keel::ConvOp::BackpropInput ? xs : ws;
-  if (n1 > c.l1 || n2 > c.l2 || no > c.lo) {
-    char msg[200];
-    std::snprintf(msg, sizeof msg, "conv2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
-                  static_cast<double>(n1), c.l1, static_cast<double>(n2), c.l2, static_cast<double>(no), c.lo);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-    return nullptr;
-  }
+  if (!c.fits(env, "conv2d", n1, n2, no)) return nullptr;
   if (!keel::conv_run(op_, c.p1, c.types[0], c.p2, c.types[1], c.po, c.types[2], g))
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "conv2d: out of memory for scratch buffers");
   return nullptr;
@@ -350,13 +354,7 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   const u128 n1 = grad ? ys : xs;
   const u128 n2 = op_ == keel::PoolOp::MaxGrad ? xs : 0;
   const u128 no = grad ? xs : ys;
-  if (n1 > c.l1 || n2 > c.l2 || no > c.lo) {
-    char msg[200];
-    std::snprintf(msg, sizeof msg, "pool2d: buffers too small (in1 needs %.0f/%zu, in2 %.0f/%zu, out %.0f/%zu)",
-                  static_cast<double>(n1), c.l1, static_cast<double>(n2), c.l2, static_cast<double>(no), c.lo);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-    return nullptr;
-  }
+  if (!c.fits(env, "pool2d", n1, n2, no)) return nullptr;
   if (!keel::pool_run(op_, c.p1, c.types[0], c.p2, c.types[1], c.po, c.types[2], g))
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "pool2d: out of memory");
   return nullptr;
