@@ -40,14 +40,7 @@ export interface NativeKernels {
    * NHWC conv2d: op 0 forward (x, w) -> y, 1 input gradient (dy, w) -> dx, 2 filter gradient
    * (x, dy) -> dw; `types` codes (in1, in2, out) as for gemm. Absent from older addons.
    */
-  conv2d?(
-    op: 0 | 1 | 2,
-    in1: Float32Array | Uint16Array,
-    in2: Float32Array | Uint16Array,
-    out: Float32Array | Uint16Array,
-    types: number,
-    ...geometry: ConvGeometry
-  ): void;
+  conv2d?: WindowKernel<0 | 1 | 2>;
   /**
    * Runs a fused elementwise program (native/fused.h; built by src/backend/cpu/fused-native.ts) over
    * storage arrays: the outputs are the program's stores, then its reduction. Absent from older addons.
@@ -58,14 +51,7 @@ export interface NativeKernels {
    * 3 average gradient (dy) -> dx; `types` codes (in1, in2, out) as for gemm; the geometry of a
    * convolution with outC = inC. Absent from older addons.
    */
-  pool2d?(
-    op: 0 | 1 | 2 | 3,
-    in1: Float32Array | Uint16Array,
-    in2: Float32Array | Uint16Array,
-    out: Float32Array | Uint16Array,
-    types: number,
-    ...geometry: ConvGeometry
-  ): void;
+  pool2d?: WindowKernel<0 | 1 | 2 | 3>;
   /** The strided copy of src/backend/cpu/layout.ts between typed arrays of one type. Absent from older addons. */
   copyStrided?(
     src: object,
@@ -117,6 +103,16 @@ export function convGeometry(i: Conv2DInfo): ConvGeometry {
     i.padLeft,
   ];
 }
+
+/** conv2d and pool2d: an op code, two operands and the output (as stored), their types, the geometry. */
+export type WindowKernel<Op extends number> = (
+  op: Op,
+  in1: Float32Array | Uint16Array,
+  in2: Float32Array | Uint16Array,
+  out: Float32Array | Uint16Array,
+  types: number,
+  ...geometry: ConvGeometry
+) => void;
 
 /** The addon's operand format codes. */
 export const NATIVE_DTYPE = { float32: 0, bfloat16: 1, float16: 2 } as const;
