@@ -145,6 +145,32 @@ struct Scratch {
 };
 thread_local Scratch t_scratch;
 
+/**
+ * Prefetches the flat inputs and the outputs of the block at i0. A block of one stream is a 4 KiB
+ * page (1024 float32 values), and the hardware's stream prefetchers stop at page boundaries: without
+ * this, every block of a domain larger than the caches starts each of its streams with a miss, and a
+ * many-stream kernel (Adam: 4 inputs, 3 outputs) ran at a quarter of the memory's bandwidth.
+ */
+void prefetch_block(const FusedProgram& p, const Job& job, int64_t i0, int len) {
+  const int stride_len = 2 + p.n_dims;
+  const auto lines = [&](const void* base, int64_t bytes_per, bool write) {
+    const char* b = static_cast<const char*>(base) + i0 * bytes_per;
+    const int64_t bytes = len * bytes_per;
+    for (int64_t off = 0; off < bytes; off += 64) {
+      if (write) __builtin_prefetch(b + off, 1, 3);
+      else __builtin_prefetch(b + off, 0, 3);
+    }
+  };
+  for (int k = 0; k < p.n_inputs; ++k) {
+    const int32_t* in = p.inputs + stride_len * k;
+    if (in[1] == kFlat) lines(job.in[k], in[0] == kF32 ? 4 : in[0] == kBool ? 1 : 2, false);
+  }
+  for (int k = 0; k < p.n_stores; ++k) {
+    const int code = p.exprs[6 * p.stores[k] + 5];
+    lines(job.out[k], code == kF32 ? 4 : code == kBool ? 1 : 2, true);
+  }
+}
+
 /** Task t: the t-th of n_tasks even runs of blocks. */
 void run_blocks(const Job& job, int64_t task) {
   const FusedProgram& p = *job.p;
@@ -175,6 +201,7 @@ void run_blocks(const Job& job, int64_t task) {
   int64_t idx[kFusedMaxDims];
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
+    if (i0 + kBlock < to) prefetch_block(p, job, i0 + kBlock, static_cast<int>(std::min<int64_t>(kBlock, to - i0 - kBlock)));
     // pass 1: flat and scalar inputs, and the segment walk for strided ones
     bool any_strided = false;
     std::fill(uni.begin(), uni.end(), 0);

@@ -39,8 +39,10 @@ function main() {
   const cxx = process.env.CXX || 'g++';
   const out = join(root, 'build', 'keel_native.node');
   mkdirSync(dirname(out), { recursive: true });
+  // -fno-math-errno: Keel never reads errno, and without it sqrt cannot vectorise (each element
+  // would need a scalar check and a libm call to set errno for negatives); results are unchanged
   const args = [
-    '-O3', '-std=c++17', '-shared', '-fPIC', '-fno-exceptions', '-pthread',
+    '-O3', '-std=c++17', '-shared', '-fPIC', '-fno-exceptions', '-fno-math-errno', '-pthread',
     '-Wall', '-Wno-unused-function', `-I${include}`, '-DNAPI_VERSION=8',
     ...sources, '-o', out,
   ];
