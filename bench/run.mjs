@@ -505,16 +505,24 @@ if (opts.only.includes('train')) {
   const k = raw.keel.train?.train;
   const t = raw.torch.train?.train;
   const j = raw.tfjs.train?.train;
+  // torch_bench.py reports PyTorch's faster memory layout (NCHW or channels_last) per mode
+  const tl = (m) => (m?.layout ? ` ${m.layout === 'nchw' ? 'NCHW' : 'NHWC'}` : '');
   if (opts.tfjs && opts.tfjsCpu) addRow('train step f32 (ms)', k?.float32, 'tfjs cpu f32', j?.float32, 'ms');
-  if (torch.ok) addRow('train step f32 (ms)', k?.float32, 'torch f32', t?.float32, 'ms');
+  if (torch.ok) addRow('train step f32 (ms)', k?.float32, `torch f32${tl(t?.float32)}`, t?.float32, 'ms');
   addRow('train step bf16 (ms)', k?.bfloat16, 'keel f32', k?.float32, 'ms');
   if (torch.ok)
-    addRow('train step bf16 (ms)', k?.bfloat16, 'torch bf16 autocast', t?.bfloat16_autocast, 'ms');
+    addRow('train step bf16 (ms)', k?.bfloat16, `torch bf16 autocast${tl(t?.bfloat16_autocast)}`, t?.bfloat16_autocast, 'ms');
   // the step under keel.jit (fused, planned; the XLA of the seed's jit_compile)
-  if (torch.ok) addRow('train step f32 jit (ms)', k?.float32_jit, 'torch f32', t?.float32, 'ms');
+  if (torch.ok) addRow('train step f32 jit (ms)', k?.float32_jit, `torch f32${tl(t?.float32)}`, t?.float32, 'ms');
   addRow('train step bf16 jit (ms)', k?.bfloat16_jit, 'keel f32 jit', k?.float32_jit, 'ms');
   if (torch.ok)
-    addRow('train step bf16 jit (ms)', k?.bfloat16_jit, 'torch bf16 autocast', t?.bfloat16_autocast, 'ms');
+    addRow(
+      'train step bf16 jit (ms)',
+      k?.bfloat16_jit,
+      `torch bf16 autocast${tl(t?.bfloat16_autocast)}`,
+      t?.bfloat16_autocast,
+      'ms',
+    );
 }
 
 const fmtNum = (x) => (x == null ? '—' : x.toFixed(x < 1 ? 3 : 1));
@@ -704,11 +712,12 @@ if (!opts.onlyGiven || opts.onlyModels) {
             jit,
             keelMs: kr.ms,
             torchMs: tr.ms,
+            torchLayout: tr.layout ?? 'channels_last',
             keelOverTorch: kr.ms / tr.ms,
             keelSpeedVsTorch: tr.ms / kr.ms,
           });
           console.log(
-            `${tr.model} ${tr.dtype.padEnd(8)} ${jit ? 'jit  ' : 'eager'}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step  Keel speed / PyTorch ${(tr.ms / kr.ms).toFixed(2)}x`,
+            `${tr.model} ${tr.dtype.padEnd(8)} ${jit ? 'jit  ' : 'eager'}  Keel ${kr.ms.toFixed(0).padStart(6)} ms/step  PyTorch ${tr.ms.toFixed(0).padStart(6)} ms/step (${tr.layout ?? 'channels_last'})  Keel speed / PyTorch ${(tr.ms / kr.ms).toFixed(2)}x`,
           );
         }
       }
