@@ -122,8 +122,11 @@ const SPEC = {
     forwardFlops: trainF.forward,
     dtypes: ['float32', 'bfloat16', 'float32_jit', 'bfloat16_jit'],
     torchModes: ['float32', 'bfloat16_autocast'],
-    warmup: opts.quick ? 1 : 3,
-    steps: opts.quick ? 3 : 10,
+    // Steady state, as a training run sees it: V8 optimises Keel's JavaScript (tracing, tape, op
+    // wrappers) over the first ~50 steps, on the core the kernels' second thread needs (the small-CNN
+    // bf16 jit step: ~9 ms over the first 50 steps, ~6.4 ms after). Every engine gets the same warm-up.
+    warmup: opts.quick ? 1 : 60,
+    steps: opts.quick ? 3 : 30,
     tfjsWarmup: 1,
     tfjsSteps: opts.quick ? 1 : 2,
   },

@@ -71,9 +71,10 @@ def bench(kind, batch, dtype, fmt):
         opt.step()
         return loss.item()
 
-    step()
+    for _ in range(1 if quick else 15):  # the warm-up bench/models.mjs gives Keel's ResNets
+        step()
     times = []
-    for _ in range(1 if quick else 4):
+    for _ in range(1 if quick else 6):
         t = time.perf_counter()
         step()
         times.append((time.perf_counter() - t) * 1000)
