@@ -514,9 +514,16 @@ if (opts.only.includes('train')) {
   if (torch.ok) addRow('train step f32 (ms)', k?.float32, `torch f32${tl(t?.float32)}`, t?.float32, 'ms');
   addRow('train step bf16 (ms)', k?.bfloat16, 'keel f32', k?.float32, 'ms');
   if (torch.ok)
-    addRow('train step bf16 (ms)', k?.bfloat16, `torch bf16 autocast${tl(t?.bfloat16_autocast)}`, t?.bfloat16_autocast, 'ms');
+    addRow(
+      'train step bf16 (ms)',
+      k?.bfloat16,
+      `torch bf16 autocast${tl(t?.bfloat16_autocast)}`,
+      t?.bfloat16_autocast,
+      'ms',
+    );
   // the step under keel.jit (fused, planned; the XLA of the seed's jit_compile)
-  if (torch.ok) addRow('train step f32 jit (ms)', k?.float32_jit, `torch f32${tl(t?.float32)}`, t?.float32, 'ms');
+  if (torch.ok)
+    addRow('train step f32 jit (ms)', k?.float32_jit, `torch f32${tl(t?.float32)}`, t?.float32, 'ms');
   addRow('train step bf16 jit (ms)', k?.bfloat16_jit, 'keel f32 jit', k?.float32_jit, 'ms');
   if (torch.ok)
     addRow(
