@@ -39,8 +39,66 @@ export function nodeOf(g: Graph, v: number): GraphNode | null {
   return v < g.inputs.length ? null : g.nodes[v - g.inputs.length];
 }
 
+// JSON writes NaN and +-Infinity as null: a pad value of -Infinity must not share a key with +Infinity
+const nonFinite = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#${v}` : v);
+
 function attrsText(attrs: unknown): string {
-  return attrs === undefined ? '' : JSON.stringify(attrs);
+  return attrs === undefined ? '' : JSON.stringify(attrs, nonFinite);
+}
+
+/** Attribute values equal as the compile key sees them (undefined properties are absent). */
+function sameAttrs(a: unknown, b: unknown): boolean {
+  if (a === b || (typeof a === 'number' && typeof b === 'number' && Object.is(a, b))) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameAttrs(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    if (!sameAttrs(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether two graphs have one structure (graphKey(a) === graphKey(b)), found without building the
+ * keys: a training loop traces the same graph every step, and a ResNet's key is ~300 KB of text.
+ */
+export function sameGraph(a: Graph, b: Graph): boolean {
+  if (a.inputs.length !== b.inputs.length || a.nodes.length !== b.nodes.length) return false;
+  if (!sameList(a.outputs, b.outputs)) return false;
+  for (let i = 0; i < a.inputs.length; i++) {
+    const x = a.inputs[i];
+    const y = b.inputs[i];
+    if (x.dtype !== y.dtype || !sameList(x.shape, y.shape)) return false;
+  }
+  for (let i = 0; i < a.nodes.length; i++) {
+    const x = a.nodes[i];
+    const y = b.nodes[i];
+    if (
+      x.prim !== y.prim ||
+      x.dtype !== y.dtype ||
+      !sameList(x.inputs, y.inputs) ||
+      !sameList(x.shape, y.shape)
+    )
+      return false;
+    if (!sameAttrs(x.attrs, y.attrs)) return false;
+  }
+  return true;
 }
 
 /** A string that identifies the graph's structure (not its input values): the compile cache key. */

@@ -15,7 +15,7 @@ import { PRIMITIVES } from '../backend/primitives.js';
 import type { DType, Storage } from '../dtype.js';
 import { execute } from './executor.js';
 import type { Graph, GraphNode } from './graph.js';
-import { graphKey } from './graph.js';
+import { graphKey, sameGraph } from './graph.js';
 import { compilePlan, noDump, type Plan } from './plan.js';
 
 /** A traced value: its producing node, and its buffer once computed. */
@@ -46,6 +46,9 @@ export interface JitStats {
   lastNodes: number;
 }
 
+/** Graphs compared by structure before the key (a step with graph breaks alternates between a few). */
+const RECENT = 4;
+
 /** Outputs this small whose inputs are all computed are evaluated at once (constant folding). */
 const FOLD_LIMIT = 64;
 
@@ -58,6 +61,8 @@ export class TracingBackend implements Backend {
   private pendingInputs = new Set<DataId>();
   private deferredFrees: DataId[] = [];
   private readonly cache = new Map<string, Plan>();
+  /** the last graphs executed, most recent first, matched by structure before any key is built */
+  private readonly recent: { key: string; graph: Graph; plan: Plan }[] = [];
   readonly stats: JitStats = { compiles: 0, executions: 0, lastKernels: 0, lastNodes: 0 };
 
   constructor(
@@ -142,16 +147,7 @@ export class TracingBackend implements Backend {
       outputs: [],
     };
     g.outputs = nodes.map((n, k) => (n.out.dead ? -1 : I + k)).filter((v) => v >= 0);
-    const key = graphKey(g);
-    let plan = this.cache.get(key);
-    if (plan) {
-      this.cache.delete(key); // most recently used goes last
-    } else {
-      plan = compilePlan(g, this.target, this.dump);
-      this.stats.compiles++;
-      if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
-    }
-    this.cache.set(key, plan);
+    const plan = this.lookup(g);
     // inputs whose tensors were disposed during the trace (a variable's replaced value) are given
     // to the execution, which frees them or writes over them in place
     const donated = new Set(this.deferredFrees.filter((id) => slot.has(id)));
@@ -168,6 +164,30 @@ export class TracingBackend implements Backend {
     this.stats.executions++;
     this.stats.lastKernels = plan.kernels;
     this.stats.lastNodes = g.nodes.length;
+  }
+
+  /** The compiled plan for graph g: one of the last few graphs, by structure, else by key. */
+  private lookup(g: Graph): Plan {
+    const r = this.recent.findIndex((c) => sameGraph(c.graph, g));
+    let entry: { key: string; graph: Graph; plan: Plan };
+    if (r >= 0) {
+      entry = this.recent[r];
+      this.recent.splice(r, 1);
+    } else {
+      const key = graphKey(g);
+      let plan = this.cache.get(key);
+      if (!plan) {
+        plan = compilePlan(g, this.target, this.dump);
+        this.stats.compiles++;
+        if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+      }
+      entry = { key, graph: g, plan };
+    }
+    this.cache.delete(entry.key); // most recently used goes last
+    this.cache.set(entry.key, entry.plan);
+    this.recent.unshift(entry);
+    if (this.recent.length > RECENT) this.recent.pop();
+    return entry.plan;
   }
 
   /** Drops everything recorded and not yet computed. */

@@ -169,6 +169,27 @@ describe('jit()', () => {
     expect(f.stats.executions).toBe(4);
   });
 
+  it('attributes that differ only in a non-finite value compile their own graphs (pad by +-Infinity, NaN)', () => {
+    // JSON writes NaN and +-Infinity as null: the compile key must still tell them apart
+    const x = keel.variable(keel.ones([100]), true, 'jit_nonfinite_x');
+    let value = Number.POSITIVE_INFINITY;
+    const f = keel.jit(() =>
+      keel.tidy(() => {
+        const d = keel.pad(keel.mul(x, 2), [[1, 1]], value).dataSync();
+        return [d[0], d[1], d[101]];
+      }),
+    );
+    expect(f()).toEqual([Number.POSITIVE_INFINITY, 2, Number.POSITIVE_INFINITY]);
+    value = Number.NEGATIVE_INFINITY;
+    expect(f()).toEqual([Number.NEGATIVE_INFINITY, 2, Number.NEGATIVE_INFINITY]);
+    value = Number.NaN;
+    expect(f()).toEqual([Number.NaN, 2, Number.NaN]);
+    value = Number.POSITIVE_INFINITY;
+    expect(f()).toEqual([Number.POSITIVE_INFINITY, 2, Number.POSITIVE_INFINITY]);
+    expect(f.stats.compiles).toBe(3);
+    x.dispose();
+  });
+
   it('dropout with a seed gives the same mask eager and jitted', () => {
     const x = keel.ones([20, 20]);
     const eager = keel.dropout(x, 0.5, undefined, 11).dataSync();

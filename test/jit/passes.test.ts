@@ -1,7 +1,7 @@
 // JIT passes on small hand-built graphs: what each pass removes, what fuses and what does not.
 import { describe, expect, it } from 'vitest';
 import { fuse } from '../../src/jit/fusion.js';
-import type { Graph, GraphNode } from '../../src/jit/graph.js';
+import { type Graph, type GraphNode, graphKey, sameGraph } from '../../src/jit/graph.js';
 import { optimize } from '../../src/jit/passes.js';
 
 const f32 = (shape: number[]) => ({ shape, dtype: 'float32' as const });
@@ -130,4 +130,67 @@ describe('memory planning', () => {
     expect(epilogue.frees).toContain(3);
     expect(epilogue.reuse).toEqual([0]); // relu's output takes input 0's (the matMul result's) buffer
   });
+});
+
+describe("sameGraph (the compile cache's structural match before any key is built)", () => {
+  const base = (): Graph => ({
+    inputs: [f32([2, 3]), { shape: [3], dtype: 'bfloat16' }],
+    nodes: [
+      node('cast', { dtype: 'float32' }, [1], [3]),
+      node('binary', { op: 'add' }, [0, 2], [2, 3]),
+      node('pad', pad(Number.NEGATIVE_INFINITY), [3], [3, 5]),
+      node('reduce', { op: 'sum', axes: [0, 1], keepDims: undefined }, [4], []),
+    ],
+    outputs: [4, 5],
+  });
+  const pad = (value: number, right = 2) => ({
+    paddings: [
+      [1, 0],
+      [0, right],
+    ],
+    value,
+  });
+  // each variant changes one thing the compiled plan depends on
+  const variants: [string, (g: Graph) => void][] = [
+    ['an input shape', (g) => g.inputs.splice(0, 1, f32([3, 2]))],
+    ['an input dtype', (g) => g.inputs.splice(1, 1, f32([3]))],
+    ['a primitive', (g) => g.nodes.splice(1, 1, { ...g.nodes[1], prim: 'where' })],
+    ['an operand', (g) => g.nodes.splice(1, 1, { ...g.nodes[1], inputs: [2, 0] })],
+    ['an output dtype', (g) => g.nodes.splice(0, 1, { ...g.nodes[0], dtype: 'float16' })],
+    ['an output shape', (g) => g.nodes.splice(2, 1, { ...g.nodes[2], shape: [5, 3] })],
+    ['an attribute string', (g) => g.nodes.splice(1, 1, { ...g.nodes[1], attrs: { op: 'sub' } })],
+    [
+      'a nested attribute',
+      (g) => g.nodes.splice(2, 1, { ...g.nodes[2], attrs: pad(Number.NEGATIVE_INFINITY, 1) }),
+    ],
+    [
+      '+Infinity for -Infinity',
+      (g) => g.nodes.splice(2, 1, { ...g.nodes[2], attrs: pad(Number.POSITIVE_INFINITY) }),
+    ],
+    ['NaN for -Infinity', (g) => g.nodes.splice(2, 1, { ...g.nodes[2], attrs: pad(Number.NaN) })],
+    [
+      'an extra attribute',
+      (g) => g.nodes.splice(3, 1, { ...g.nodes[3], attrs: { op: 'sum', axes: [0, 1], keepDims: true } }),
+    ],
+    ['the outputs', (g) => g.outputs.splice(1, 1)],
+    ['a node more', (g) => g.nodes.push(node('unary', { op: 'neg' }, [5], []))],
+  ];
+
+  it('matches an equal graph, also with attributes written in another order or with undefined members', () => {
+    const a = base();
+    const b = base();
+    b.nodes[3].attrs = { axes: [0, 1], op: 'sum' };
+    expect(sameGraph(a, b)).toBe(true);
+    expect(graphKey(a)).toBe(graphKey(base()));
+  });
+
+  for (const [what, change] of variants)
+    it(`tells graphs apart by ${what}, as the key does`, () => {
+      const a = base();
+      const b = base();
+      change(b);
+      expect(sameGraph(a, b)).toBe(false);
+      expect(sameGraph(b, a)).toBe(false);
+      expect(graphKey(a)).not.toBe(graphKey(b));
+    });
 });
