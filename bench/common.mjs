@@ -37,6 +37,31 @@ export function measure(
   return { ms: median(samples), minMs: Math.min(...samples), reps, iters, samples: samples.map(round3) };
 }
 
+/**
+ * Times several cases side by side: each gets `warmup` untimed calls, then `rounds` rounds run every
+ * case for `perRound` timed calls in turn, so that a slow spell of a shared machine hits all cases
+ * alike instead of whichever ran then. Returns, per case, the median and best per-call ms.
+ */
+export function measureInterleaved(cases, { warmup = 3, rounds = 5, perRound = 4 } = {}) {
+  for (const c of cases) for (let i = 0; i < warmup; i++) c.fn();
+  const samples = cases.map(() => []);
+  for (let r = 0; r < rounds; r++)
+    cases.forEach((c, k) => {
+      for (let i = 0; i < perRound; i++) {
+        const t0 = performance.now();
+        c.fn();
+        samples[k].push(performance.now() - t0);
+      }
+    });
+  return cases.map((_, k) => ({
+    ms: median(samples[k]),
+    minMs: Math.min(...samples[k]),
+    reps: samples[k].length,
+    iters: 1,
+    samples: samples[k].map(round3),
+  }));
+}
+
 /** measure() plus GFLOP/s from the median (and the best repetition). */
 export function measureFlops(fn, flops, opts) {
   const m = measure(fn, opts);

@@ -10,6 +10,7 @@ import {
   log,
   measure,
   measureFlops,
+  measureInterleaved,
   readSpec,
 } from './common.mjs';
 
@@ -122,8 +123,11 @@ function benchConv() {
   return out;
 }
 
-/** conv 3x3 16 -> relu -> conv 3x3 32 -> relu -> global average pool -> dense 5, Adam, one step timed. */
-function trainStep(mode) {
+/**
+ * conv 3x3 16 -> relu -> conv 3x3 32 -> relu -> global average pool -> dense 5, Adam: one training
+ * step of `mode` as a function, and `finish()`, which checks it and frees its tensors.
+ */
+function makeTrainStep(mode) {
   const t = spec.train;
   // 'bfloat16_jit': bfloat16 compute, the whole step (forward, backward, Adam) under keel.jit
   const compute = mode.replace(/_jit$/, '');
@@ -155,39 +159,55 @@ function trainStep(mode) {
     return keel.losses.softmaxCrossEntropy(y, logits);
   };
   let last = Number.NaN;
+  let steps = 0;
   const minimize = jitted
     ? keel.jit(() => opt.minimize(loss, true, vars))
     : () => opt.minimize(loss, true, vars);
   const step = () =>
     keel.tidy(() => {
       last = minimize().dataSync()[0];
+      steps++;
     });
-  try {
-    // The first step creates Adam's slots; count live tensors after the warm-up to catch per-step leaks.
-    for (let i = 0; i < t.warmup; i++) step();
-    const before = keel.memory().numTensors;
-    const m = measure(step, { warmup: 0, reps: t.steps, minRepMs: 0 });
+  // The first step creates Adam's slots; count live tensors after it to catch per-step leaks.
+  step();
+  const before = keel.memory().numTensors;
+  const stepsBefore = steps;
+  const finish = () => {
     const leaked = keel.memory().numTensors - before;
-    if (!Number.isFinite(last)) throw new Error(`train step: loss is ${last}`);
-    return {
-      ...m,
-      warmup: t.warmup,
-      gflops: t.flops / m.ms / 1e6,
-      loss: last,
-      leakedTensorsPerStep: leaked / (1 + t.steps),
-    };
-  } finally {
+    const n = steps - stepsBefore;
     keel.dispose([...vars, x, y]);
     opt.dispose();
-  }
+    if (!Number.isFinite(last)) throw new Error(`train step: loss is ${last}`);
+    return { loss: last, leakedTensorsPerStep: leaked / Math.max(1, n) };
+  };
+  return { step, finish };
 }
 
+/** Every mode's step built first, then timed interleaved (see measureInterleaved). */
 function benchTrain() {
-  const out = { flops: spec.train.flops };
-  for (const dtype of spec.train.dtypes) {
-    out[dtype] = attempt(`keel train step ${dtype}`, () => trainStep(dtype));
-    log(`  keel train step ${dtype}: ${fmtCase(out[dtype])}`);
+  const t = spec.train;
+  const out = { flops: t.flops };
+  const built = [];
+  for (const mode of t.dtypes) {
+    const b = attempt(`keel train step ${mode}`, () => ({ mode, ...makeTrainStep(mode) }));
+    if (b.error) out[mode] = b;
+    else built.push(b);
   }
+  const times = attempt('keel train steps', () =>
+    measureInterleaved(
+      built.map((b) => ({ fn: b.step })),
+      { warmup: t.warmup, rounds: t.rounds, perRound: t.perRound },
+    ),
+  );
+  built.forEach((b, k) => {
+    out[b.mode] = attempt(`keel train step ${b.mode}`, () => {
+      const checked = b.finish();
+      if (times.error) throw new Error(times.error);
+      const m = times[k];
+      return { ...m, warmup: t.warmup, gflops: t.flops / m.ms / 1e6, ...checked };
+    });
+    log(`  keel train step ${b.mode}: ${fmtCase(out[b.mode])}`);
+  });
   return out;
 }
 

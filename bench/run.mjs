@@ -126,7 +126,9 @@ const SPEC = {
     // wrappers) over the first ~50 steps, on the core the kernels' second thread needs (the small-CNN
     // bf16 jit step: ~9 ms over the first 50 steps, ~6.4 ms after). Every engine gets the same warm-up.
     warmup: opts.quick ? 1 : 60,
-    steps: opts.quick ? 3 : 30,
+    // timed steps: `rounds` rounds of `perRound` steps per mode, the modes interleaved
+    rounds: opts.quick ? 1 : 6,
+    perRound: opts.quick ? 3 : 5,
     tfjsWarmup: 1,
     tfjsSteps: opts.quick ? 1 : 2,
   },

@@ -186,36 +186,66 @@ def main():
         # PyTorch's faster memory layout is the peer: oneDNN's bf16 convolutions are at times faster
         # in NCHW than in channels_last on this small network (both are kept in the JSON)
         layouts = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
+
+        def make(name, fmt):
+            torch.manual_seed(0)
+            net = Net().to(memory_format=fmt)
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            x = torch.randn(t["batch"], 3, t["size"], t["size"]).contiguous(memory_format=fmt)
+            y = torch.arange(t["batch"]) % t["classes"]
+            last = [math.nan]
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                if name == "bfloat16_autocast":
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        logits = net(x)
+                    loss = F.cross_entropy(logits.float(), y)
+                else:
+                    loss = F.cross_entropy(net(x), y)
+                loss.backward()
+                opt.step()
+                last[0] = loss.item()
+
+            return step, last
+
+        # every (mode, layout) built first, then timed interleaved, as bench/common.mjs
+        # measureInterleaved does for Keel's modes
+        configs = []
         for name in spec["train"]["torchModes"]:
-            def case(name=name, fmt=torch.channels_last):
-                torch.manual_seed(0)
-                net = Net().to(memory_format=fmt)
-                opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-                x = torch.randn(t["batch"], 3, t["size"], t["size"]).contiguous(memory_format=fmt)
-                y = torch.arange(t["batch"]) % t["classes"]
-                last = [math.nan]
-
-                def step():
-                    opt.zero_grad(set_to_none=True)
-                    if name == "bfloat16_autocast":
-                        with torch.autocast("cpu", dtype=torch.bfloat16):
-                            logits = net(x)
-                        loss = F.cross_entropy(logits.float(), y)
-                    else:
-                        loss = F.cross_entropy(net(x), y)
-                    loss.backward()
-                    opt.step()
-                    last[0] = loss.item()
-
-                m = measure(step, warmup=t["warmup"], reps=t["steps"], minRepMs=0)
-                m["gflops"] = t["flops"] / m["ms"] / 1e6
-                m["loss"] = last[0]
-                return m
-
-            per_layout = {}
             for lname, mf in layouts.items():
-                per_layout[lname] = attempt(f"torch train step {name} {lname}", lambda mf=mf: case(name, mf))
-                log(f"  torch train step {name} ({lname}): {fmt(per_layout[lname])}")
+                built = attempt(f"torch train step {name} {lname}", lambda name=name, mf=mf: make(name, mf))
+                configs.append((name, lname, built))
+        live = [c for c in configs if not isinstance(c[2], dict)]
+        samples = {(n, l): [] for n, l, _ in live}
+        for n, l, (step, _) in live:
+            for _ in range(t["warmup"]):
+                step()
+        for _ in range(t["rounds"]):
+            for n, l, (step, _) in live:
+                for _ in range(t["perRound"]):
+                    t0 = time.perf_counter()
+                    step()
+                    samples[(n, l)].append((time.perf_counter() - t0) * 1e3)
+        for name in spec["train"]["torchModes"]:
+            per_layout = {}
+            for n, l, built in configs:
+                if n != name:
+                    continue
+                if isinstance(built, dict):
+                    per_layout[l] = built
+                    continue
+                xs = samples[(n, l)]
+                per_layout[l] = {
+                    "ms": statistics.median(xs),
+                    "minMs": min(xs),
+                    "reps": len(xs),
+                    "iters": 1,
+                    "samples": [round(v, 3) for v in xs],
+                    "gflops": t["flops"] / statistics.median(xs) / 1e6,
+                    "loss": built[1][0],
+                }
+                log(f"  torch train step {name} ({l}): {fmt(per_layout[l])}")
             ok = {k: v for k, v in per_layout.items() if "error" not in v}
             best = min(ok, key=lambda k: ok[k]["ms"]) if ok else "channels_last"
             out[name] = {**per_layout[best], "layout": best, "layouts": per_layout}
