@@ -134,7 +134,8 @@ const CASES = [
   ['resnet50', 'mixed_bfloat16', false],
 ];
 
-async function run(name, policy, jit) {
+/** A case's model compiled and warmed up, with its kernel count and peak bytes of one step. */
+async function prepare(name, policy, jit) {
   const m = MODELS[name];
   keel.mixedPrecision.setGlobalPolicy(policy);
   const model = await m.build();
@@ -146,7 +147,6 @@ async function run(name, policy, jit) {
   // steady state: V8 optimises the JavaScript of a step over its first tens of calls (ResNet18
   // jit bf16: ~115 ms/step over the first 5 steps, ~85 ms after 20); PyTorch gets the same warm-up
   const warmup = quick ? 1 : heavy ? 15 : 50;
-  const steps = quick ? (heavy ? 1 : 3) : heavy ? 6 : 20;
   for (let i = 0; i < warmup; i++) model.trainOnBatch(x, y);
   // a dynamic loss scale starts high and halves on overflowing steps, which are skipped (no update):
   // measure only once the scale has settled
@@ -157,47 +157,70 @@ async function run(name, policy, jit) {
   model.trainOnBatch(x, y);
   const kernels = launches;
   const peak = keel.memory().peakBytes - base;
-  const times = [];
+  return { name, policy, jit, batch: m.batch, model, x, y, kernels, peak, heavy };
+}
+
+/**
+ * Times every case of one model interleaved: rounds of a few steps per case in turn, so that a slow
+ * spell of the shared machine hits all of them alike (their ratios are what the table is for).
+ */
+async function runModel(cases) {
+  const ready = [];
+  for (const [name, policy, jit] of cases) ready.push(await prepare(name, policy, jit));
+  const heavy = ready[0].heavy;
+  const rounds = quick ? 1 : heavy ? 3 : 5;
+  const perRound = quick ? (heavy ? 1 : 3) : heavy ? 2 : 4;
+  const times = ready.map(() => []);
   spent.clear();
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    model.trainOnBatch(x, y);
-    times.push(performance.now() - t0);
-  }
-  const stats = jit ? trainStepStats(model) : null;
+  for (let r = 0; r < rounds; r++)
+    ready.forEach((c, k) => {
+      for (let i = 0; i < perRound; i++) {
+        const t0 = performance.now();
+        c.model.trainOnBatch(c.x, c.y);
+        times[k].push(performance.now() - t0);
+      }
+    });
   if (profile) {
     const rows = [...spent].sort((a, b) => b[1] - a[1]).slice(0, 14);
+    const steps = rounds * perRound * ready.length;
     console.log(
       rows.map(([k, t]) => `    ${k.padEnd(22)} ${(t / steps).toFixed(2).padStart(8)} ms`).join('\n'),
     );
   }
-  keel.dispose([x, y]);
-  model.optimizer?.dispose();
-  model.dispose();
-  return {
-    model: name,
-    policy,
-    jit,
-    batch: m.batch,
-    ms: median(times),
-    kernels,
-    peakBytes: peak,
-    graphNodes: stats?.lastNodes ?? null,
-  };
+  return ready.map((c, k) => {
+    const stats = c.jit ? trainStepStats(c.model) : null;
+    keel.dispose([c.x, c.y]);
+    c.model.optimizer?.dispose();
+    c.model.dispose();
+    return {
+      model: c.name,
+      policy: c.policy,
+      jit: c.jit,
+      batch: c.batch,
+      ms: median(times[k]),
+      kernels: c.kernels,
+      peakBytes: c.peak,
+      graphNodes: stats?.lastNodes ?? null,
+    };
+  });
 }
 
 const results = [];
 console.log(`Keel model benchmarks on ${keel.getDevice()}${quick ? ' (quick)' : ''}`);
 console.log('model      policy           jit   ms/step  kernels  peak MB');
-for (const [name, policy, jit] of CASES) {
-  if (only && !only.includes(name)) continue;
-  if (quick && name === 'resnet50') continue;
-  if (policies && !policies.includes(policy)) continue;
-  const r = await run(name, policy, jit);
-  results.push(r);
-  console.log(
-    `${name.padEnd(10)} ${policy.padEnd(16)} ${String(jit).padEnd(5)} ${r.ms.toFixed(1).padStart(7)}  ${String(r.kernels).padStart(7)}  ${(r.peakBytes / 2 ** 20).toFixed(1).padStart(7)}`,
-  );
+const selected = CASES.filter(
+  ([name, policy]) =>
+    (!only || only.includes(name)) &&
+    !(quick && name === 'resnet50') &&
+    (!policies || policies.includes(policy)),
+);
+for (const name of [...new Set(selected.map((c) => c[0]))]) {
+  for (const r of await runModel(selected.filter((c) => c[0] === name))) {
+    results.push(r);
+    console.log(
+      `${r.model.padEnd(10)} ${r.policy.padEnd(16)} ${String(r.jit).padEnd(5)} ${r.ms.toFixed(1).padStart(7)}  ${String(r.kernels).padStart(7)}  ${(r.peakBytes / 2 ** 20).toFixed(1).padStart(7)}`,
+    );
+  }
 }
 const find = (n, p, j) => results.find((r) => r.model === n && r.policy === p && r.jit === j);
 const ratio = (a, b) => (a && b ? b.ms / a.ms : null);
