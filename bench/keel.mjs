@@ -8,7 +8,6 @@ import {
   emit,
   fmtCase,
   log,
-  measure,
   measureFlops,
   measureInterleaved,
   readSpec,
