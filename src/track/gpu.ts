@@ -91,7 +91,8 @@ export class NvidiaSmiMonitor {
       this.failure = e.message;
       this.child = null;
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' may come before the stderr pipe is drained, losing the reason
+    child.on('close', (code, signal) => {
       if (this.child === child)
         this.failure = `nvidia-smi exited (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`;
       this.child = null;
