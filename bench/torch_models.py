@@ -53,7 +53,7 @@ def resnet(kind, classes=5):
     return nn.Sequential(*layers)
 
 
-def bench(kind, batch, dtype, fmt):
+def make_step(kind, batch, dtype, fmt):
     torch.manual_seed(0)
     model = resnet(kind).to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
@@ -71,21 +71,27 @@ def bench(kind, batch, dtype, fmt):
         opt.step()
         return loss.item()
 
-    for _ in range(1 if quick else 15):  # the warm-up bench/models.mjs gives Keel's ResNets
-        step()
-    times = []
-    for _ in range(1 if quick else 6):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return step
 
 
 out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'results': []}
 for kind, batch in [(18, 16)] + ([] if quick else [(50, 8)]):
+    # every (dtype, layout) of one model built, warmed up as bench/models.mjs warms Keel's ResNets,
+    # then timed interleaved (rounds of steps per case in turn), as Keel's cases are
+    cases = [(d, name, make_step(kind, batch, d, fmt)) for d in ['float32', 'bfloat16'] for name, fmt in LAYOUTS.items()]
+    for _, _, step in cases:
+        for _ in range(1 if quick else 15):
+            step()
+    times = {(d, name): [] for d, name, _ in cases}
+    for _ in range(1 if quick else 3):
+        for d, name, step in cases:
+            for _ in range(1 if quick else 2):
+                t = time.perf_counter()
+                step()
+                times[(d, name)].append((time.perf_counter() - t) * 1000)
     for dtype in ['float32', 'bfloat16']:
         # the peer is PyTorch's faster memory layout (both kept)
-        per = {name: bench(kind, batch, dtype, fmt) for name, fmt in LAYOUTS.items()}
+        per = {name: statistics.median(times[(dtype, name)]) for name in LAYOUTS}
         best = min(per, key=per.get)
         out['results'].append({'model': f'resnet{kind}', 'batch': batch, 'dtype': dtype, 'ms': per[best], 'layout': best, 'layouts': per})
 print(json.dumps(out))
