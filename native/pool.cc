@@ -29,26 +29,28 @@ inline int64_t window(const ConvGeom& g, int64_t n, int64_t oh, int64_t ow, Tap 
   return count;
 }
 
-/** One image: reads x (float32, whole tensor) / dy, writes its slice of the float32 result. */
-void pool_image(PoolOp op, const float* x, const float* dy, float* res, const ConvGeom& g, int64_t n) {
+/**
+ * One image, all float32: xi its input (inH x inW x C), dyi its output gradient (outH x outW x C),
+ * ri its result (the output for Max/Avg, the input gradient for the gradients).
+ */
+void pool_image(PoolOp op, const float* xi, const float* dyi, float* ri, const ConvGeom& g) {
   const int64_t C = g.inC;
   const int64_t img = g.inH * g.inW * C;
-  if (op == PoolOp::MaxGrad || op == PoolOp::AvgGrad) std::memset(res + n * img, 0, static_cast<size_t>(img) * 4);
+  if (op == PoolOp::MaxGrad || op == PoolOp::AvgGrad) std::memset(ri, 0, static_cast<size_t>(img) * 4);
   std::vector<float> best(static_cast<size_t>(C));
   std::vector<int32_t> where(static_cast<size_t>(C));  // offsets within the image
   std::vector<int64_t> taps;
-  const float* xi = x ? x + n * img : nullptr;
-  float* ri = res + n * img;
+  const float* dy = dyi;
   // the loops below are branch-free per channel (selects), so the compiler vectorises them
   for (int64_t oh = 0; oh < g.outH; ++oh)
     for (int64_t ow = 0; ow < g.outW; ++ow) {
-      const int64_t y_at = ((n * g.outH + oh) * g.outW + ow) * C;
+      const int64_t y_at = (oh * g.outW + ow) * C;
       taps.clear();
       window(g, 0, oh, ow, [&](int64_t x_at) { taps.push_back(x_at); });
       const int64_t count = static_cast<int64_t>(taps.size());
       switch (op) {
         case PoolOp::Max: {
-          float* __restrict y = res + y_at;
+          float* __restrict y = ri + y_at;
           std::fill(y, y + C, -std::numeric_limits<float>::infinity());
           for (const int64_t t : taps) {
             const float* __restrict xv = xi + t;
@@ -83,7 +85,7 @@ void pool_image(PoolOp op, const float* x, const float* dy, float* res, const Co
           break;
         }
         case PoolOp::Avg: {
-          float* __restrict y = res + y_at;
+          float* __restrict y = ri + y_at;
           std::fill(y, y + C, 0.0f);
           for (const int64_t t : taps) {
             const float* __restrict xv = xi + t;
@@ -107,12 +109,15 @@ void pool_image(PoolOp op, const float* x, const float* dy, float* res, const Co
     }
 }
 
-/** A float32 view of an operand: the array itself, or a decoded copy kept in `keep`. */
-const float* as_f32(const void* p, DType t, int64_t n, std::vector<float>& keep) {
-  if (t == DType::F32) return static_cast<const float*>(p);
-  keep.resize(static_cast<size_t>(n));
-  dtype_to_f32(p, keep.data(), n, t);
-  return keep.data();
+// Per-thread float32 images of 16-bit operands (the pool's threads persist: no allocation per call)
+thread_local std::vector<float> tls_x, tls_dy, tls_res;
+
+/** Image n of a float32 or 16-bit array as float32: the array itself, or decoded into `buf`. */
+const float* image_f32(const void* p, DType t, int64_t n, int64_t size, std::vector<float>& buf) {
+  if (t == DType::F32) return static_cast<const float*>(p) + n * size;
+  if (buf.size() < static_cast<size_t>(size)) buf.resize(static_cast<size_t>(size));
+  dtype_to_f32(static_cast<const char*>(p) + n * size * dtype_size(t), buf.data(), size, t);
+  return buf.data();
 }
 
 /** n elements of B bytes from s (stride si) to d (stride di), in elements. */
@@ -124,24 +129,30 @@ inline void strided_run(const char* s, int64_t si, char* d, int64_t di, int64_t 
 }  // namespace
 
 bool pool_run(PoolOp op, const void* in1, DType t1, const void* in2, DType t2, void* out, DType to, const ConvGeom& g) {
-  const int64_t xs = g.batch * g.inH * g.inW * g.inC;
-  const int64_t ys = g.batch * g.outH * g.outW * g.inC;
+  const int64_t img_x = g.inH * g.inW * g.inC;
+  const int64_t img_y = g.outH * g.outW * g.inC;
   const bool grad = op == PoolOp::MaxGrad || op == PoolOp::AvgGrad;
-  std::vector<float> k1, k2, acc;
-  // x and dy in float32 (decoded when 16-bit)
-  const float* x = op == PoolOp::AvgGrad ? nullptr : as_f32(op == PoolOp::MaxGrad ? in2 : in1, op == PoolOp::MaxGrad ? t2 : t1, xs, k1);
-  const float* dy = grad ? as_f32(in1, t1, ys, k2) : nullptr;
-  const int64_t n_out = grad ? xs : ys;
-  float* res = static_cast<float*>(out);
-  if (to != DType::F32) {
-    acc.resize(static_cast<size_t>(n_out));
-    res = acc.data();
-  }
+  // operands: x is in1 (Max, Avg) or in2 (MaxGrad); dy is in1 (the gradients); AvgGrad reads no x
+  const void* xp = op == PoolOp::MaxGrad ? in2 : in1;
+  const DType tx = op == PoolOp::MaxGrad ? t2 : t1;
+  const int64_t img_r = grad ? img_x : img_y;
+  // image by image on the pool's threads; a 16-bit image is decoded, pooled in float32 and rounded
+  // once per element, in per-thread buffers (a whole-tensor float32 copy cost page faults and one
+  // thread's decode: the 16-bit pools ran 6x slower than the float32 ones)
   parallel_tasks(g.batch, pool_size(), [&](int64_t n) {
-    pool_image(op, x, dy, res, g, n);
+    const float* xi = op == PoolOp::AvgGrad ? nullptr : image_f32(xp, tx, n, img_x, tls_x);
+    const float* dyi = grad ? image_f32(in1, t1, n, img_y, tls_dy) : nullptr;
+    float* ri;
+    if (to == DType::F32) {
+      ri = static_cast<float*>(out) + n * img_r;
+    } else {
+      if (tls_res.size() < static_cast<size_t>(img_r)) tls_res.resize(static_cast<size_t>(img_r));
+      ri = tls_res.data();
+    }
+    pool_image(op, xi, dyi, ri, g);
+    if (to != DType::F32) f32_to_dtype(ri, static_cast<char*>(out) + n * img_r * dtype_size(to), img_r, to);
     return true;
   });
-  if (to != DType::F32) f32_to_dtype(res, out, n_out, to);
   return true;
 }
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import * as keel from '../index.js';
 import { UsageError } from './args.js';
-import { type PolicyName, type RunResult, trainOne } from './experiment.js';
+import { type PolicyName, type RunResult, trainOne, warmUp } from './experiment.js';
 import { addTrainOptions, resolveTrainOptions, type TrainFlags } from './train-options.js';
 
 interface DemoConfig {
@@ -97,6 +97,11 @@ export function registerDemo(program: Command): void {
       const group = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       console.log(
         `Keel demo on ${keel.getDevice()}\n${o.model}, ${o.imageSize}x${o.imageSize} images, batch ${o.batchSize}, Adam ${o.lr}, ${o.epochs} epoch(s); tracked as group ${group}`,
+      );
+      const t0 = performance.now();
+      await warmUp(o, DEMO_CONFIGS);
+      console.log(
+        `warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s (a few untimed steps of each configuration, so the first one measured does not pay for V8 optimising Keel's JavaScript)`,
       );
       const rows: { label: string; r: RunResult }[] = [];
       for (const c of DEMO_CONFIGS) {

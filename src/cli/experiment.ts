@@ -156,6 +156,33 @@ function optimizerFor(o: TrainOptions): keel.Optimizer {
   return new keel.mixedPrecision.LossScaleOptimizer(adam, { dynamic: false, initialScale: o.lossScale });
 }
 
+/**
+ * A few untimed, untracked steps of each configuration's model on small random images: V8 optimises
+ * Keel's JavaScript (ops, tape, layers, the JIT's tracer) over its first tens of calls, which would
+ * otherwise slow whichever configuration runs first and skew a comparison of them.
+ */
+export async function warmUp(
+  o: TrainOptions,
+  configs: readonly Pick<TrainOptions, 'policy' | 'jit'>[],
+  steps = 8,
+): Promise<void> {
+  const size = Math.min(o.imageSize, 32);
+  for (const c of configs) {
+    const conf = { ...o, ...c, imageSize: size, weights: undefined };
+    const model = await buildModel(conf, 5);
+    model.compile({ optimizer: optimizerFor(conf), loss: 'categoricalCrossentropy', jitCompile: c.jit });
+    const x = keel.randomNormal([4, size, size, 3], 0, 1, 'float32').cast(inputDtype(c.policy));
+    const y = keel.oneHot(keel.tensor1d([0, 1, 2, 3], 'int32'), 5).cast('float32');
+    try {
+      for (let i = 0; i < steps; i++) model.trainOnBatch(x, y);
+    } finally {
+      keel.dispose([x, y]);
+      model.dispose();
+      model.optimizer?.dispose();
+    }
+  }
+}
+
 /** Trains one configuration, tracked as a run; returns its SPEC.md result record. */
 export async function trainOne(
   o: TrainOptions,
