@@ -42,7 +42,7 @@ export function nodeOf(g: Graph, v: number): GraphNode | null {
 // JSON writes NaN and +-Infinity as null: a pad value of -Infinity must not share a key with +Infinity
 const nonFinite = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#${v}` : v);
 
-function attrsText(attrs: unknown): string {
+export function attrsText(attrs: unknown): string {
   return attrs === undefined ? '' : JSON.stringify(attrs, nonFinite);
 }
 

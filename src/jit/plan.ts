@@ -8,7 +8,7 @@ import { formatGraph, type Graph, valueInfo } from './graph.js';
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-import { optimize, type PassStats } from './passes.js';
+import { duplicateWidenings, optimize, type PassStats } from './passes.js';
 
 export interface CompiledStep {
   step: Step;
@@ -34,7 +34,8 @@ function canFuse(b: Backend): b is Backend & FusedCompiler {
 }
 
 export function compilePlan(raw: Graph, target: Backend, dump: (s: string) => void): Plan {
-  const { graph, stats: passes } = optimize(raw);
+  const { graph: optimized, stats: passes } = optimize(raw);
+  const { graph } = canFuse(target) ? duplicateWidenings(optimized) : { graph: optimized };
   let { steps, stats: fusion } = fuse(graph);
   // without a code generator, run every node as a kernel (still traced, optimised and planned)
   if (!canFuse(target)) {

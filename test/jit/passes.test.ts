@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuse } from '../../src/jit/fusion.js';
 import { type Graph, type GraphNode, graphKey, sameGraph } from '../../src/jit/graph.js';
-import { optimize } from '../../src/jit/passes.js';
+import { duplicateWidenings, optimize } from '../../src/jit/passes.js';
 
 const f32 = (shape: number[]) => ({ shape, dtype: 'float32' as const });
 const node = (
@@ -49,6 +49,71 @@ describe('optimize', () => {
     expect(stats.deadRemoved).toBe(1);
     expect(graph.nodes).toHaveLength(2);
     expect(graph.nodes[1].inputs).toEqual([2, 2]);
+  });
+
+  it('keeps apart nodes whose attributes differ only in a non-finite value (pad by +-Infinity)', () => {
+    const pad = (value: number) => node('pad', { paddings: [[1, 1]], value }, [0], [5]);
+    const g: Graph = {
+      inputs: [f32([3])],
+      nodes: [pad(Number.POSITIVE_INFINITY), pad(Number.NEGATIVE_INFINITY), pad(Number.NaN)],
+      outputs: [1, 2, 3],
+    };
+    const { graph, stats } = optimize(g);
+    expect(stats.commonRemoved).toBe(0);
+    expect(graph.nodes).toHaveLength(3);
+  });
+});
+
+describe('duplicateWidenings', () => {
+  const bf16 = (shape: number[]) => ({ shape, dtype: 'bfloat16' as const });
+  // a kernel's bfloat16 output widened once, read by a batch-norm-like mean, a normalisation and a
+  // matMul (a kernel): the fused readers get their own copy of the cast, the matMul the stored one
+  const graph = (): Graph => ({
+    inputs: [bf16([8, 4]), bf16([4, 4]), f32([4])],
+    nodes: [
+      node('matMul', { transposeA: false, transposeB: false }, [0, 1], [8, 4], 'bfloat16'), // %3
+      node('cast', { dtype: 'float32' }, [3], [8, 4]), // %4 the widening
+      node('reduce', { op: 'mean', axes: [0] }, [4], [4]), // %5
+      node('binary', { op: 'sub' }, [4, 5], [8, 4]), // %6
+      node('binary', { op: 'mul' }, [6, 2], [8, 4]), // %7
+      node('matMul', { transposeA: true, transposeB: false }, [4, 7], [4, 4]), // %8
+    ],
+    outputs: [8],
+  });
+
+  it('gives each fused reader its own copy of the cast and keeps one stored copy for the kernel', () => {
+    const { graph: out, duplicated } = duplicateWidenings(graph());
+    expect(duplicated).toBe(2);
+    const casts = out.nodes.filter((n) => n.prim === 'cast');
+    expect(casts).toHaveLength(3);
+    const I = out.inputs.length;
+    const readers = (v: number) => out.nodes.filter((n) => n.inputs.includes(v)).map((n) => n.prim);
+    for (const [k, n] of out.nodes.entries()) if (n.prim === 'cast') expect(readers(I + k)).toHaveLength(1);
+    // fused, the mean and the normalisation read the bfloat16 matMul output: no float32 copy is
+    // stored but the one the second matMul reads
+    const { steps } = fuse(out);
+    const stored = steps.flatMap((s) =>
+      s.kind === 'fused' ? s.spec.stores.map((e) => s.spec.exprs[e].dtype) : [],
+    );
+    expect(steps.filter((s) => s.kind === 'fused')).toHaveLength(3);
+    expect(stored.filter((d) => d === 'float32')).toHaveLength(2); // the kept cast and the mul
+  });
+
+  it('leaves a widening alone when fewer than two fused kernels read it, and narrowing casts always', () => {
+    const one = graph();
+    one.nodes[3] = node('binary', { op: 'sub' }, [2, 5], [8, 4]); // the normalisation no longer reads %4
+    expect(duplicateWidenings(one).duplicated).toBe(0);
+    const narrow: Graph = {
+      inputs: [f32([8, 4]), f32([4, 4])],
+      nodes: [
+        node('matMul', { transposeA: false, transposeB: false }, [0, 1], [8, 4]),
+        node('cast', { dtype: 'bfloat16' }, [2], [8, 4], 'bfloat16'),
+        node('unary', { op: 'relu' }, [3], [8, 4], 'bfloat16'),
+        node('unary', { op: 'neg' }, [3], [8, 4], 'bfloat16'),
+      ],
+      outputs: [4, 5],
+    };
+    expect(duplicateWidenings(narrow).duplicated).toBe(0);
   });
 });
 
