@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import * as keel from '../dist/index.js';
 import { trainStepStats } from '../dist/nn/training/loop.js';
 import { ENGINE } from '../dist/tensor/engine.js';
-import { median } from './common.mjs';
+import { measureInterleaved } from './common.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -170,16 +170,12 @@ async function runModel(cases) {
   const heavy = ready[0].heavy;
   const rounds = quick ? 1 : heavy ? 3 : 5;
   const perRound = quick ? (heavy ? 1 : 3) : heavy ? 2 : 4;
-  const times = ready.map(() => []);
   spent.clear();
-  for (let r = 0; r < rounds; r++)
-    ready.forEach((c, k) => {
-      for (let i = 0; i < perRound; i++) {
-        const t0 = performance.now();
-        c.model.trainOnBatch(c.x, c.y);
-        times[k].push(performance.now() - t0);
-      }
-    });
+  // prepare() warmed each case up already (before measuring its kernels and peak)
+  const times = measureInterleaved(
+    ready.map((c) => ({ fn: () => c.model.trainOnBatch(c.x, c.y) })),
+    { warmup: 0, rounds, perRound },
+  );
   if (profile) {
     const rows = [...spent].sort((a, b) => b[1] - a[1]).slice(0, 14);
     const steps = rounds * perRound * ready.length;
@@ -197,7 +193,7 @@ async function runModel(cases) {
       policy: c.policy,
       jit: c.jit,
       batch: c.batch,
-      ms: median(times[k]),
+      ms: times[k].ms,
       kernels: c.kernels,
       peakBytes: c.peak,
       graphNodes: stats?.lastNodes ?? null,

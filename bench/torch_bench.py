@@ -46,6 +46,25 @@ def measure(fn, warmup=2, reps=5, minRepMs=100, maxIters=1000, maxCaseMs=math.in
     }
 
 
+def measure_interleaved(fns, warmup, rounds, per_round):
+    """bench/common.mjs measureInterleaved(): `warmup` calls of each fn, then `rounds` rounds in which
+    every fn runs `per_round` timed calls in turn. Returns per fn the median and best ms and the samples."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    samples = [[] for _ in fns]
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                fn()
+                samples[k].append((time.perf_counter() - t0) * 1e3)
+    return [
+        {"ms": statistics.median(xs), "minMs": min(xs), "reps": len(xs), "iters": 1, "samples": [round(v, 3) for v in xs]}
+        for xs in samples
+    ]
+
+
 def measure_flops(fn, flops, timing):
     m = measure(fn, **timing)
     m["gflops"] = flops / m["ms"] / 1e6
@@ -63,7 +82,6 @@ def attempt(label, fn):
 
 def fmt(m):
     return "error" if "error" in m else f"{m['ms']:.2f} ms, {m['gflops']:.1f} GFLOP/s"
-
 
 
 def conv_out(size, k, stride, pad):
@@ -217,16 +235,8 @@ def main():
                 built = attempt(f"torch train step {name} {lname}", lambda name=name, mf=mf: make(name, mf))
                 configs.append((name, lname, built))
         live = [c for c in configs if not isinstance(c[2], dict)]
-        samples = {(n, l): [] for n, l, _ in live}
-        for n, l, (step, _) in live:
-            for _ in range(t["warmup"]):
-                step()
-        for _ in range(t["rounds"]):
-            for n, l, (step, _) in live:
-                for _ in range(t["perRound"]):
-                    t0 = time.perf_counter()
-                    step()
-                    samples[(n, l)].append((time.perf_counter() - t0) * 1e3)
+        timed = measure_interleaved([step for _, _, (step, _) in live], t["warmup"], t["rounds"], t["perRound"])
+        times = {(n, l): m for (n, l, _), m in zip(live, timed)}
         for name in spec["train"]["torchModes"]:
             per_layout = {}
             for n, l, built in configs:
@@ -235,16 +245,8 @@ def main():
                 if isinstance(built, dict):
                     per_layout[l] = built
                     continue
-                xs = samples[(n, l)]
-                per_layout[l] = {
-                    "ms": statistics.median(xs),
-                    "minMs": min(xs),
-                    "reps": len(xs),
-                    "iters": 1,
-                    "samples": [round(v, 3) for v in xs],
-                    "gflops": t["flops"] / statistics.median(xs) / 1e6,
-                    "loss": built[1][0],
-                }
+                m = times[(n, l)]
+                per_layout[l] = {**m, "gflops": t["flops"] / m["ms"] / 1e6, "loss": built[1][0]}
                 log(f"  torch train step {name} ({l}): {fmt(per_layout[l])}")
             ok = {k: v for k, v in per_layout.items() if "error" not in v}
             best = min(ok, key=lambda k: ok[k]["ms"]) if ok else "channels_last"

@@ -2,9 +2,11 @@
 # training steps built like Keel's (Keras') ResNets, float32 and bfloat16 autocast, 2 threads, in
 # channels_last and NCHW (the faster is the peer).
 # Prints one JSON line. Run: /usr/bin/python3 bench/torch_models.py [--quick]
-import json, statistics, sys, time
+import json, sys
 import torch
 import torch.nn as nn
+
+from torch_bench import measure_interleaved  # the timing Keel's side uses (bench/common.mjs)
 
 torch.set_num_threads(2)
 quick = '--quick' in sys.argv
@@ -79,19 +81,11 @@ for kind, batch in [(18, 16)] + ([] if quick else [(50, 8)]):
     # every (dtype, layout) of one model built, warmed up as bench/models.mjs warms Keel's ResNets,
     # then timed interleaved (rounds of steps per case in turn), as Keel's cases are
     cases = [(d, name, make_step(kind, batch, d, fmt)) for d in ['float32', 'bfloat16'] for name, fmt in LAYOUTS.items()]
-    for _, _, step in cases:
-        for _ in range(1 if quick else 15):
-            step()
-    times = {(d, name): [] for d, name, _ in cases}
-    for _ in range(1 if quick else 3):
-        for d, name, step in cases:
-            for _ in range(1 if quick else 2):
-                t = time.perf_counter()
-                step()
-                times[(d, name)].append((time.perf_counter() - t) * 1000)
+    timed = measure_interleaved([step for _, _, step in cases], 1 if quick else 15, 1 if quick else 3, 1 if quick else 2)
+    times = {(d, name): m['ms'] for (d, name, _), m in zip(cases, timed)}
     for dtype in ['float32', 'bfloat16']:
         # the peer is PyTorch's faster memory layout (both kept)
-        per = {name: statistics.median(times[(dtype, name)]) for name in LAYOUTS}
+        per = {name: times[(dtype, name)] for name in LAYOUTS}
         best = min(per, key=per.get)
         out['results'].append({'model': f'resnet{kind}', 'batch': batch, 'dtype': dtype, 'ms': per[best], 'layout': best, 'layouts': per})
 print(json.dumps(out))

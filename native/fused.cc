@@ -62,9 +62,12 @@ const BlockOps& ops_for_cpu() {
 
 DType fmt(int code) { return code == kBf16 ? DType::BF16 : code == kF16 ? DType::F16 : DType::F32; }
 
+/** Bytes per element of a storage code. */
+int code_bytes(int code) { return code == kF32 ? 4 : code == kBool ? 1 : 2; }
+
 /** n values of input storage (code) from p[at + j*stride] into dst as float32. */
 void load(const void* p, int code, int64_t at, int64_t stride, float* dst, int n) {
-  if (stride == 1 && code != kBool) return dtype_to_f32(static_cast<const char*>(p) + at * (code == kF32 ? 4 : 2), dst, n, fmt(code));
+  if (stride == 1 && code != kBool) return dtype_to_f32(static_cast<const char*>(p) + at * code_bytes(code), dst, n, fmt(code));
   if (stride == 0) {
     const float v = code == kBool ? static_cast<const uint8_t*>(p)[at] : load_as_f32(p, at, fmt(code));
     std::fill(dst, dst + n, v);
@@ -88,7 +91,7 @@ void store(const float* src, void* p, int code, int64_t at, int n) {
     for (int j = 0; j < n; ++j) d[j] = static_cast<uint8_t>(src[j]);
     return;
   }
-  f32_to_dtype(src, static_cast<char*>(p) + at * (code == kF32 ? 4 : 2), n, fmt(code));
+  f32_to_dtype(src, static_cast<char*>(p) + at * code_bytes(code), n, fmt(code));
 }
 
 /** Rounds n float32 values to float16 precision (src may equal dst). */
@@ -163,11 +166,10 @@ void prefetch_block(const FusedProgram& p, const Job& job, int64_t i0, int len) 
   };
   for (int k = 0; k < p.n_inputs; ++k) {
     const int32_t* in = p.inputs + stride_len * k;
-    if (in[1] == kFlat) lines(job.in[k], in[0] == kF32 ? 4 : in[0] == kBool ? 1 : 2, false);
+    if (in[1] == kFlat) lines(job.in[k], code_bytes(in[0]), false);
   }
   for (int k = 0; k < p.n_stores; ++k) {
-    const int code = p.exprs[6 * p.stores[k] + 5];
-    lines(job.out[k], code == kF32 ? 4 : code == kBool ? 1 : 2, true);
+    lines(job.out[k], code_bytes(p.exprs[6 * p.stores[k] + 5]), true);
   }
 }
 

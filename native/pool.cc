@@ -30,17 +30,16 @@ inline int64_t window(const ConvGeom& g, int64_t n, int64_t oh, int64_t ow, Tap 
 }
 
 /**
- * One image, all float32: xi its input (inH x inW x C), dyi its output gradient (outH x outW x C),
+ * One image, all float32: xi its input (inH x inW x C), dy its output gradient (outH x outW x C),
  * ri its result (the output for Max/Avg, the input gradient for the gradients).
  */
-void pool_image(PoolOp op, const float* xi, const float* dyi, float* ri, const ConvGeom& g) {
+void pool_image(PoolOp op, const float* xi, const float* dy, float* ri, const ConvGeom& g) {
   const int64_t C = g.inC;
   const int64_t img = g.inH * g.inW * C;
   if (op == PoolOp::MaxGrad || op == PoolOp::AvgGrad) std::memset(ri, 0, static_cast<size_t>(img) * 4);
   std::vector<float> best(static_cast<size_t>(C));
   std::vector<int32_t> where(static_cast<size_t>(C));  // offsets within the image
   std::vector<int64_t> taps;
-  const float* dy = dyi;
   // the loops below are branch-free per channel (selects), so the compiler vectorises them
   for (int64_t oh = 0; oh < g.outH; ++oh)
     for (int64_t ow = 0; ow < g.outW; ++ow) {

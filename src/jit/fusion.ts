@@ -7,7 +7,7 @@ import { reductionLayout } from '../backend/cpu/reduce.js';
 import type { FusedExpr, FusedSpec } from '../backend/fused.js';
 import type { ReduceOp } from '../backend/primitives.js';
 import type { Graph, GraphNode } from './graph.js';
-import { ELEMENTWISE, valueInfo } from './graph.js';
+import { ELEMENTWISE, sameList as sameShape, valueInfo } from './graph.js';
 
 export type Step =
   | { kind: 'kernel'; node: GraphNode; inputs: number[]; out: number }
@@ -19,9 +19,6 @@ interface Group {
   open: boolean;
   reduce: number | null; // value id of an attached reduce node
 }
-
-const sameShape = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
 
 export interface FusionStats {
   groups: number;

@@ -68,7 +68,8 @@ function sameAttrs(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
-function sameList(a: readonly number[], b: readonly number[]): boolean {
+/** Element-wise equality of two number lists (shapes, operand lists). */
+export function sameList(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -3,10 +3,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { FusedCompiler, FusedKernel } from '../backend/fused.js';
 import { type FusionStats, fuse, type Step } from './fusion.js';
-import { formatGraph, type Graph, valueInfo } from './graph.js';
-
-const sameShape = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
+import { formatGraph, type Graph, sameList as sameShape, valueInfo } from './graph.js';
 
 import { duplicateWidenings, optimize, type PassStats } from './passes.js';
 
