@@ -1,8 +1,8 @@
 // The fused-kernel interpreter (see fused.h for the program format). The domain is cut into blocks
 // of kBlock elements, split evenly over the participating threads; per block every input is loaded
 // (decoded to float32, or read in place when it is a float32 array walked like the domain), the
-// expressions run one after another over float32 registers of kBlock values, and the stores encode
-// the registers into their outputs. Loads walk the collapsed loop nest segment by segment (a
+// expressions run one after another over float32 registers of kBlock values (reused once their
+// values are dead: see assign_slots), and the stores encode the registers into their outputs. Loads walk the collapsed loop nest segment by segment (a
 // segment: a run along the innermost dim), which is also how a reduction finds its accumulators.
 #include "fused.h"
 
@@ -46,6 +46,10 @@ namespace keel {
 namespace {
 
 constexpr int kBlock = 1024;
+// Registers lie kRegStride floats apart: 64 bytes more than a block, so that a pass reading one
+// register and writing another does not hit addresses 4 KiB apart (the CPU then takes the load for
+// a read of the store it follows and stalls: a chain of multiplies ran at 5 cycles a vector).
+constexpr int kRegStride = kBlock + 16;
 constexpr int64_t kMinParallel = 32768;  // below this, one thread (waking the pool costs more)
 enum Code { kF32 = 0, kBf16 = 1, kF16 = 2, kBool = 3 };
 enum Kind { kInput = 0, kUnary = 1, kBinary = 2, kWhere = 3, kCast = 4 };
@@ -127,6 +131,8 @@ struct Job {
   int64_t n_tasks;
   std::vector<Partial>* partials;  // one per task (reductions)
   const std::vector<std::vector<float>>* rows;  // per input: its decoded row (row-broadcast inputs)
+  const int* slot;   // per expression: its register (see assign_slots)
+  int n_slots;
 };
 
 /** A strided input expression's walk through a block: its position and the previous run. */
@@ -173,6 +179,57 @@ void prefetch_block(const FusedProgram& p, const Job& job, int64_t i0, int len) 
   }
 }
 
+/** Whether cast expression x (kind kCast) only relabels its operand's values (no register of its own). */
+bool cast_aliases(const FusedProgram& p, const int32_t* x) {
+  const int to = x[5], from = p.exprs[6 * x[2] + 5];
+  return !(to == kBool && from != kBool) && !(to == kF16 && from != kF16);
+}
+
+/**
+ * Registers by liveness: expression e's block of kBlock values lives from its definition to its last
+ * reader (to the end for stores and the reduced value; strided inputs, decoded before the first
+ * expression, from the start), and registers of dead values are reused. Adam's 27 expressions had
+ * 27 blocks of 4 KiB, more than the L1 cache holds, so every pass over a block went to L2; a handful
+ * is live at any time. An aliasing cast reads its operand's register, which lives as long as the cast.
+ * Returns the number of registers.
+ */
+int assign_slots(const FusedProgram& p, std::vector<int>& slot) {
+  const int n = p.n_exprs;
+  std::vector<int> end(static_cast<size_t>(n)), owner(static_cast<size_t>(n));
+  const int stride_len = 2 + p.n_dims;
+  for (int e = 0; e < n; ++e) {
+    end[e] = e;
+    owner[e] = e;
+    const int32_t* x = p.exprs + 6 * e;
+    const int refs = x[0] == kInput ? 0 : x[0] == kWhere ? 3 : x[0] == kBinary ? 2 : 1;
+    for (int k = 0; k < refs; ++k) end[x[2 + k]] = std::max(end[x[2 + k]], e);
+    if (x[0] == kCast && cast_aliases(p, x)) owner[e] = owner[x[2]];
+  }
+  for (int k = 0; k < p.n_stores; ++k) end[p.stores[k]] = n;
+  if (p.reduce_op >= 0) end[p.reduce_expr] = n;
+  // a value read through an alias lives as long as the alias (an owner comes before its aliases)
+  for (int e = n - 1; e >= 0; --e) end[owner[e]] = std::max(end[owner[e]], end[e]);
+  slot.assign(static_cast<size_t>(n), -1);
+  std::vector<int> holder;  // per register: the expression in it (-1: free)
+  const auto take = [&](int e) {
+    int r = 0;
+    while (r < static_cast<int>(holder.size()) && holder[r] >= 0) ++r;
+    if (r == static_cast<int>(holder.size())) holder.push_back(-1);
+    holder[r] = e;
+    slot[e] = r;
+  };
+  for (int e = 0; e < n; ++e) {
+    const int32_t* x = p.exprs + 6 * e;
+    if (x[0] == kInput && p.inputs[stride_len * x[2] + 1] == kStrided) take(e);
+  }
+  for (int e = 0; e < n; ++e) {
+    for (int& h : holder)
+      if (h >= 0 && end[h] < e) h = -1;
+    if (slot[e] < 0) take(e);
+  }
+  return static_cast<int>(holder.size());
+}
+
 /** Task t: the t-th of n_tasks even runs of blocks. */
 void run_blocks(const Job& job, int64_t task) {
   const FusedProgram& p = *job.p;
@@ -182,7 +239,9 @@ void run_blocks(const Job& job, int64_t task) {
   const int64_t from = b0 * kBlock;
   const int64_t to = std::min(p.n, b1 * kBlock);
   Scratch& s = t_scratch;
-  if (s.regs.size() < static_cast<size_t>(p.n_exprs) * kBlock) s.regs.resize(static_cast<size_t>(p.n_exprs) * kBlock);
+  // 16 floats more than the registers, so that they can start on a 64-byte boundary
+  if (s.regs.size() < static_cast<size_t>(job.n_slots) * kRegStride + 16) s.regs.resize(static_cast<size_t>(job.n_slots) * kRegStride + 16);
+  float* const regs = s.regs.data() + ((64 - reinterpret_cast<uintptr_t>(s.regs.data()) % 64) % 64) / 4;
   if (s.tmp.size() < kBlock) s.tmp.resize(kBlock);
   s.val.resize(static_cast<size_t>(p.n_exprs));
   s.uni.resize(static_cast<size_t>(p.n_exprs));
@@ -204,41 +263,15 @@ void run_blocks(const Job& job, int64_t task) {
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
     if (i0 + kBlock < to) prefetch_block(p, job, i0 + kBlock, static_cast<int>(std::min<int64_t>(kBlock, to - i0 - kBlock)));
-    // pass 1: flat and scalar inputs, and the segment walk for strided ones
+    const auto reg_of = [&](int e) { return regs + static_cast<size_t>(job.slot[e]) * kRegStride; };
+    // pass 1: the segment walk for strided inputs (the others are loaded where they are read)
     bool any_strided = false;
     std::fill(uni.begin(), uni.end(), 0);
     for (int e = 0; e < p.n_exprs; ++e) {
       const int32_t* x = p.exprs + 6 * e;
-      if (x[0] != kInput) continue;
-      const int32_t* in = p.inputs + stride_len * x[2];
-      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
-      const int code = in[0];
-      if (in[1] == kFlat) {
-        if (code == kF32) val[e] = static_cast<const float*>(job.in[x[2]]) + i0;
-        else {
-          load(job.in[x[2]], code, i0, 1, reg, len);
-          val[e] = reg;
-        }
-      } else if (in[1] == kScalar) {
-        load(job.in[x[2]], code, 0, 0, reg, 1);  // one value for the block (see uni)
-        val[e] = reg;
-        uni[e] = 1;
-      } else if (in[1] == kRow) {
-        // the value depends on the innermost index only: the row, tiled from position i0 % D
-        const std::vector<float>& row = (*job.rows)[x[2]];
-        const int64_t D = static_cast<int64_t>(row.size());
-        int64_t k = i0 % D;
-        for (int off = 0; off < len;) {
-          const int m = static_cast<int>(std::min<int64_t>(D - k, len - off));
-          std::memcpy(reg + off, row.data() + k, static_cast<size_t>(m) * 4);
-          off += m;
-          k = 0;
-        }
-        val[e] = reg;
-      } else {
-        any_strided = true;
-        val[e] = reg;
-      }
+      if (x[0] != kInput || p.inputs[stride_len * x[2] + 1] != kStrided) continue;
+      any_strided = true;
+      val[e] = reg_of(e);
     }
     if (any_strided) {
       int64_t rest = i0;
@@ -256,7 +289,7 @@ void run_blocks(const Job& job, int64_t task) {
         if (in[1] != kStrided) continue;
         int64_t pos = 0;
         for (int d = 0; d < p.n_dims; ++d) pos += idx[d] * in[2 + d];
-        runs[n_st++] = {in, job.in[x[2]], s.regs.data() + static_cast<size_t>(e) * kBlock, pos, -1, 0, 0};
+        runs[n_st++] = {in, job.in[x[2]], reg_of(e), pos, -1, 0, 0};
       }
       for (int off = 0; off < len;) {
         const int L = static_cast<int>(std::min<int64_t>(p.dims[last] - idx[last], len - off));
@@ -290,19 +323,45 @@ void run_blocks(const Job& job, int64_t task) {
     // values only) is one element, computed once and expanded only where an op needs a whole block.
     const auto expand = [&](int e) {
       if (!uni[e]) return;
-      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      float* reg = reg_of(e);
       std::fill(reg, reg + len, val[e][0]);
       val[e] = reg;
       uni[e] = 0;
     };
     for (int e = 0; e < p.n_exprs; ++e) {
       const int32_t* x = p.exprs + 6 * e;
-      float* reg = s.regs.data() + static_cast<size_t>(e) * kBlock;
+      float* reg = reg_of(e);
       const int dtype = x[5];
       int n = len;  // values computed: 1 for a uniform result
       switch (x[0]) {
-        case kInput:
+        case kInput: {
+          const int32_t* in = p.inputs + stride_len * x[2];
+          const int code = in[0];
+          if (in[1] == kFlat) {
+            if (code == kF32) val[e] = static_cast<const float*>(job.in[x[2]]) + i0;
+            else {
+              load(job.in[x[2]], code, i0, 1, reg, len);
+              val[e] = reg;
+            }
+          } else if (in[1] == kScalar) {
+            load(job.in[x[2]], code, 0, 0, reg, 1);  // one value for the block (see uni)
+            val[e] = reg;
+            uni[e] = 1;
+          } else if (in[1] == kRow) {
+            // the value depends on the innermost index only: the row, tiled from position i0 % D
+            const std::vector<float>& row = (*job.rows)[x[2]];
+            const int64_t D = static_cast<int64_t>(row.size());
+            int64_t k = i0 % D;
+            for (int off = 0; off < len;) {
+              const int m = static_cast<int>(std::min<int64_t>(D - k, len - off));
+              std::memcpy(reg + off, row.data() + k, static_cast<size_t>(m) * 4);
+              off += m;
+              k = 0;
+            }
+            val[e] = reg;
+          }
           continue;
+        }
         case kUnary:
           uni[e] = uni[x[2]];
           n = uni[e] ? 1 : len;
@@ -463,7 +522,9 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
     rows[k].resize(static_cast<size_t>(D));
     load(inputs[k], in[0], 0, in[1 + p.n_dims], rows[k].data(), static_cast<int>(D));
   }
-  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials, &rows};
+  std::vector<int> slot;
+  const int n_slots = assign_slots(p, slot);
+  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials, &rows, slot.data(), n_slots};
   parallel_tasks(n_tasks, threads, [&](int64_t t) {
     run_blocks(job, t);
     return true;
@@ -490,6 +551,23 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
     store(vals, outputs[p.n_stores], p.reduce_dtype, j0, len);
   }
   return true;
+}
+
+void fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs) {
+  bool rows = false;
+  for (int k = 0; k < p.n_inputs; ++k) rows = rows || p.inputs[k * (2 + p.n_dims) + 1] >= kStrided;
+  // tasks start on whole runs along the innermost dim when there are broadcast (row or strided)
+  // inputs, else on 64-element boundaries (no output cache line is shared)
+  const int64_t unit = rows ? p.dims[p.n_dims - 1] : 64;
+  const int64_t units = (p.n + unit - 1) / unit;
+  const int threads = p.n < kMinParallel ? 1 : pool_size();
+  const int64_t n_tasks = std::min<int64_t>(units, threads == 1 ? 1 : 4 * threads);
+  parallel_tasks(n_tasks, threads, [&](int64_t t) {
+    const int64_t lo = units * t / n_tasks * unit;
+    const int64_t hi = std::min(p.n, units * (t + 1) / n_tasks * unit);
+    if (lo < hi) fn(inputs, outputs, lo, hi);
+    return true;
+  });
 }
 
 }  // namespace keel

@@ -72,6 +72,16 @@ bool fused_decode(const int32_t* prog, int64_t len, FusedProgram* p, int64_t* ne
 /** Runs a decoded program: inputs[k] / outputs[k] are storage arrays of their dtypes. False on OOM. */
 bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* outputs);
 
+/**
+ * A fused kernel compiled from generated C++ (src/backend/cpu/fused-codegen.ts): computes elements
+ * [lo, hi) of its program's domain. A kernel with row or strided inputs is called on whole runs
+ * along the innermost dim only.
+ */
+using GeneratedKernel = void (*)(const void* const* inputs, void* const* outputs, int64_t lo, int64_t hi);
+
+/** Runs generated kernel fn, compiled from program p (no reduction), over p's domain on all cores. */
+void fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs);
+
 }  // namespace keel
 
 #endif  // KEEL_NATIVE_FUSED_H_

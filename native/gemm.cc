@@ -16,6 +16,11 @@
 //     Runs a fused elementwise program (native/fused.h) over arrays: Float32Array for float32,
 //     Uint16Array for bfloat16/float16, Uint8Array for bool; outputs are the stores, then the
 //     reduction's result. Malformed programs and short or mistyped arrays throw.
+//   codegenLoad(path, names): External[]
+//     The generated fused kernels `names` of the shared library at path (native/codegen.h).
+//   fusedGenerated(kernel, program, inputs, outputs): void
+//     As fused, with a generated kernel compiled from that program (no reduction) instead of the
+//     interpreter; the same checks of the program and the arrays.
 //   pool2d(op, in1, in2, out, types, <the 15 geometry arguments of conv2d, outC = inC>): void
 //     NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average
 //     (x) -> y, 3 average gradient (dy) -> dx (in2 is not read); types as for gemm.
@@ -33,6 +38,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "codegen.h"
 #include "conv.h"
 #include "fused.h"
 #include "pool.h"
@@ -277,11 +283,11 @@ bool get_fused_array(napi_env env, napi_value list, uint32_t i, int code, const 
   return true;
 }
 
-napi_value Fused(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 3)
-    return throw_type(env, "fused: expected (program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
+/**
+ * fused(program, inputs, outputs), checked: runs the interpreter, or the generated kernel fn
+ * compiled from the same program (argv: program, inputs, outputs).
+ */
+napi_value run_fused(napi_env env, napi_value* argv, keel::GeneratedKernel fn) {
   bool is_ta = false, in_arr = false, out_arr = false;
   napi_typedarray_type type;
   size_t len = 0;
@@ -335,9 +341,74 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     }
     outs[k] = d;
   }
-  if (!keel::fused_run(p, ins.data(), outs.data()))
+  if (fn) {
+    if (p.reduce_op >= 0) return throw_type(env, "fusedGenerated: generated kernels have no reduction");
+    keel::fused_run_generated(fn, p, ins.data(), outs.data());
+  } else if (!keel::fused_run(p, ins.data(), outs.data())) {
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "fused: out of memory");
+  }
   return nullptr;
+}
+
+napi_value Fused(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 3)
+    return throw_type(env, "fused: expected (program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
+  return run_fused(env, argv, nullptr);
+}
+
+/** fusedGenerated(kernel, program, inputs, outputs): a kernel of codegenLoad on its program's arrays. */
+napi_value FusedGenerated(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void* fn = nullptr;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4 ||
+      napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], &fn) != napi_ok ||
+      !fn)
+    return throw_type(env, "fusedGenerated: expected (kernel: External, program: Int32Array, inputs: TypedArray[], outputs: TypedArray[])");
+  return run_fused(env, argv + 1, reinterpret_cast<keel::GeneratedKernel>(fn));
+}
+
+/** codegenLoad(path, names): the generated kernels `names` of the shared library at path. */
+napi_value CodegenLoad(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_arr = false;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2 ||
+      napi_is_array(env, argv[1], &is_arr) != napi_ok || !is_arr)
+    return throw_type(env, "codegenLoad: expected (path: string, names: string[])");
+  char path[4096];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len + 1 >= sizeof path)
+    return throw_type(env, "codegenLoad: path must be a string shorter than 4096 bytes");
+  std::string err;
+  void* lib = keel::codegen_open(path, &err);
+  if (!lib) {
+    napi_throw_error(env, "ERR_DLOPEN_FAILED", ("codegenLoad: " + err).c_str());
+    return nullptr;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[1], &n);
+  napi_value out;
+  napi_create_array_with_length(env, n, &out);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value v, ext;
+    char name[256];
+    size_t nl = 0;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok ||
+        napi_get_value_string_utf8(env, v, name, sizeof name, &nl) != napi_ok || nl + 1 >= sizeof name)
+      return throw_type(env, "codegenLoad: names must be strings shorter than 256 bytes");
+    keel::GeneratedKernel fn = keel::codegen_symbol(lib, name, &err);
+    if (!fn) {
+      napi_throw_error(env, "ERR_DLOPEN_FAILED", ("codegenLoad: " + err).c_str());
+      return nullptr;
+    }
+    napi_create_external(env, reinterpret_cast<void*>(fn), nullptr, nullptr, &ext);
+    napi_set_element(env, out, i, ext);
+  }
+  return out;
 }
 
 napi_value Pool2d(napi_env env, napi_callback_info info) {
@@ -446,6 +517,8 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"fused", nullptr, Fused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"fusedGenerated", nullptr, FusedGenerated, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"codegenLoad", nullptr, CodegenLoad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"copyStrided", nullptr, CopyStrided, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

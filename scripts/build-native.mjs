@@ -44,7 +44,7 @@ function main() {
   const args = [
     '-O3', '-std=c++17', '-shared', '-fPIC', '-fno-exceptions', '-fno-math-errno', '-pthread',
     '-Wall', '-Wno-unused-function', `-I${include}`, '-DNAPI_VERSION=8',
-    ...sources, '-o', out,
+    ...sources, '-ldl', '-o', out,
   ];
   const t0 = Date.now();
   try {

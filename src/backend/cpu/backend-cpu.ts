@@ -20,8 +20,9 @@ import {
 } from './eager-specs.js';
 import { BINARY_EXPR, broadcastStrides, elementwiseLoop, INT_DIV_EXPR, UNARY_EXPR } from './elementwise.js';
 import { compileFusedJs } from './fused.js';
-import { compileFusedNative, type FusedNative } from './fused-native.js';
+import { compileFusedNative, type FusedCodegen, type FusedNative } from './fused-native.js';
 import { type GemmDType, gemm, gemmInfo, gemmMixed } from './gemm.js';
+import { KernelCompiler } from './kernel-compiler.js';
 import { copyStrided, stridesOf, transposeStrides } from './layout.js';
 import { convGeometry, loadNative, nativeTypes } from './native.js';
 import * as pool from './pool.js';
@@ -56,6 +57,9 @@ export class CpuBackend implements Backend, FusedCompiler {
   readonly kernels: KernelTable;
   /** The addon's fused-kernel interpreter, when the native addon has one. */
   readonly nativeFused: FusedNative | null;
+  /** Generated native code for hot JIT-fused kernels (null without the addon's loader). */
+  private readonly codegen: FusedCodegen | null;
+  private compiler: KernelCompiler | null | undefined;
   /** Eager elementwise ops as one-expression native programs, by op, dtypes and shapes. */
   private readonly eagerPrograms = new Map<string, ((inputs: Storage[]) => Storage[]) | null>();
 
@@ -65,6 +69,10 @@ export class CpuBackend implements Backend, FusedCompiler {
   constructor() {
     const fused = loadNative()?.fused;
     this.nativeFused = fused ? fused.bind(loadNative()) : null;
+    const generated = loadNative()?.fusedGenerated;
+    this.codegen = generated
+      ? { run: generated.bind(loadNative()), compiler: () => this.kernelCompiler() }
+      : null;
     const g = gemmInfo();
     this.device = `${cpus()[0]?.model.trim() ?? 'CPU'} (${g.impl} GEMM, ${g.isa}, ${g.threads} threads)`;
     this.kernels = makeKernels(this);
@@ -72,7 +80,8 @@ export class CpuBackend implements Backend, FusedCompiler {
 
   /** A JIT-fused kernel as generated JavaScript over this backend's buffers. */
   compileFused(spec: FusedSpec): { kernel: FusedKernel; source: string } {
-    const native = this.nativeFused && compileFusedNative(spec, this.nativeFused, this.alloc);
+    const native =
+      this.nativeFused && compileFusedNative(spec, this.nativeFused, this.alloc, this.codegen ?? undefined);
     const { run, source } = native
       ? { run: native.run, source: `native fused program [${native.program.join(', ')}]` }
       : compileFusedJs(spec);
@@ -86,6 +95,12 @@ export class CpuBackend implements Backend, FusedCompiler {
       return outs.map((v, k) => (k < into.length && into[k] === v ? reuse[k]! : this.adopt(v)));
     };
     return { kernel, source };
+  }
+
+  /** The compiler of generated kernels, found on first use (it runs the C++ compiler once). */
+  kernelCompiler(): KernelCompiler | null {
+    if (this.compiler === undefined) this.compiler = KernelCompiler.fromEnv(loadNative());
+    return this.compiler;
   }
 
   /**

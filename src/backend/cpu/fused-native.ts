@@ -9,6 +9,8 @@ import type { FusedSpec } from '../fused.js';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../primitives.js';
 import { broadcastStrides } from './elementwise.js';
 import { collapse, type LoopDim } from './fused.js';
+import { fusedCpp } from './fused-codegen.js';
+import type { KernelCompiler } from './kernel-compiler.js';
 import type { NativeKernels } from './native.js';
 import { reductionLayout } from './reduce.js';
 
@@ -105,12 +107,26 @@ export function encodeFused(spec: FusedSpec): Int32Array | null {
   return Int32Array.from(words);
 }
 
-/** The native kernel for `spec` (null when encodeFused declines it); same contract as compileFusedJs. */
+/** Generated kernels for hot fused programs (src/backend/cpu/kernel-compiler.ts), when available. */
+export interface FusedCodegen {
+  compiler(): KernelCompiler | null;
+  run: Required<NativeKernels>['fusedGenerated'];
+}
+
+/** Runs of a fused kernel after which it is compiled to native code (a training loop's steps). */
+export const HOT_RUNS = 8;
+
+/**
+ * The native kernel for `spec` (null when encodeFused declines it); same contract as
+ * compileFusedJs. With `codegen`, a program the generator takes is compiled once hot and then run
+ * as generated code (the same values).
+ */
 export function compileFusedNative(
   spec: FusedSpec,
   fused: FusedNative,
   /** output arrays (every element is written, so they need not be zeroed) */
   alloc: (dtype: DType, n: number) => Storage = allocStorage,
+  codegen?: FusedCodegen,
 ): { run: (inputs: Storage[], reuse: (Storage | null)[]) => Storage[]; program: Int32Array } | null {
   const program = encodeFused(spec);
   if (!program) return null;
@@ -118,10 +134,26 @@ export function compileFusedNative(
   const storeTypes = spec.stores.map((e) => spec.exprs[e].dtype);
   const red = spec.reduce;
   const redSize = red ? size(red.shape) : 0;
+  const source = codegen && fusedCpp(program, 'KERNEL') ? (name: string) => fusedCpp(program, name)! : null;
+  let generated: object | null = null;
+  let runs = 0;
   const run = (inputs: Storage[], reuse: (Storage | null)[]): Storage[] => {
     const outs = storeTypes.map((d, k) => reuse[k] ?? alloc(d, n));
     if (red) outs.push(alloc(red.dtype, redSize));
+    if (generated) {
+      codegen!.run(generated, program, inputs, outs);
+      return outs;
+    }
     fused(program, inputs, outs);
+    if (source && ++runs >= HOT_RUNS) {
+      const compiler = codegen!.compiler();
+      if (!compiler) return outs;
+      if (runs === HOT_RUNS)
+        compiler.request(source, (k) => {
+          generated = k;
+        });
+      else compiler.poll();
+    }
     return outs;
   };
   return { run, program };

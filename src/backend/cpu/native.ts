@@ -46,6 +46,15 @@ export interface NativeKernels {
    * storage arrays: the outputs are the program's stores, then its reduction. Absent from older addons.
    */
   fused?(program: Int32Array, inputs: readonly object[], outputs: readonly object[]): void;
+  /** The generated fused kernels `names` of a shared library (src/backend/cpu/kernel-compiler.ts). */
+  codegenLoad?(path: string, names: readonly string[]): object[];
+  /** As fused, with a kernel of codegenLoad compiled from that program (no reduction). */
+  fusedGenerated?(
+    kernel: object,
+    program: Int32Array,
+    inputs: readonly object[],
+    outputs: readonly object[],
+  ): void;
   /**
    * NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average (x) -> y,
    * 3 average gradient (dy) -> dx; `types` codes (in1, in2, out) as for gemm; the geometry of a
@@ -128,10 +137,14 @@ export function nativeTypes(
 
 let cached: NativeKernels | null | undefined;
 
-/** The addon path: build/keel_native.node at the package root (src/... or dist/... are 3 levels down). */
+/** The package root (this file is src/backend/cpu/ or dist/backend/cpu/ in it). */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+/** The addon path: build/keel_native.node at the package root. */
 function addonPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return join(here, '..', '..', '..', 'build', 'keel_native.node');
+  return join(packageRoot(), 'build', 'keel_native.node');
 }
 
 export function loadNative(): NativeKernels | null {
