@@ -230,14 +230,65 @@ int assign_slots(const FusedProgram& p, std::vector<int>& slot) {
   return static_cast<int>(holder.size());
 }
 
+/** Task t's blocks: the t-th of n_tasks even runs of blocks, as elements [from, to). */
+void task_range(const FusedProgram& p, int64_t n_blocks, int64_t n_tasks, int64_t t, int64_t* from, int64_t* to) {
+  const int64_t b0 = n_blocks * t / n_tasks;
+  const int64_t b1 = n_blocks * (t + 1) / n_tasks;
+  *from = b0 * kBlock;
+  *to = std::min(p.n, b1 * kBlock);
+}
+
+/** The accumulators of the outer indices that elements [from, to) reach, at their initial value. */
+void start_partial(const FusedProgram& p, int64_t from, int64_t to, Partial* part) {
+  const int64_t rin = p.r * p.inner;
+  const int64_t o_lo = from / rin;
+  const int64_t o_hi = (to - 1) / rin;
+  part->lo = o_lo * p.inner;
+  part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
+}
+
+/** Combines the tasks' partial accumulators in task order, then scales and stores the reduction. */
+void finish_reduction(const FusedProgram& p, const std::vector<Partial>& partials, void* const* outputs) {
+  const int64_t m = p.outer * p.inner;
+  std::vector<double> acc(static_cast<size_t>(m), reduce_init(p.reduce_op));
+  const auto op = static_cast<ReduceCode>(p.reduce_op);
+  for (const Partial& part : partials) {
+    for (size_t j = 0; j < part.acc.size(); ++j) {
+      double& a = acc[static_cast<size_t>(part.lo) + j];
+      const double x = part.acc[j];
+      if (op == ReduceCode::Sum || op == ReduceCode::Mean) a += x;
+      else if (op == ReduceCode::Prod) a *= x;
+      else if (op == ReduceCode::Max ? (x > a || x != x) : (x < a || x != x)) a = x;
+    }
+  }
+  const double scale = op == ReduceCode::Mean ? 1.0 / static_cast<double>(p.r) : 1.0;
+  float vals[kBlock];
+  for (int64_t j0 = 0; j0 < m; j0 += kBlock) {
+    const int len = static_cast<int>(std::min<int64_t>(kBlock, m - j0));
+    for (int j = 0; j < len; ++j) vals[j] = static_cast<float>(op == ReduceCode::Mean ? acc[j0 + j] * scale : acc[j0 + j]);
+    store(vals, outputs[p.n_stores], p.reduce_dtype, j0, len);
+  }
+}
+
+/** The interpreter's split of a domain: its blocks, the threads and tasks that run them. */
+struct Split {
+  int64_t n_blocks;
+  int threads;
+  int64_t n_tasks;
+};
+Split split_of(const FusedProgram& p) {
+  const int64_t n_blocks = (p.n + kBlock - 1) / kBlock;
+  const int threads = p.n < kMinParallel ? 1 : pool_size();
+  // a few tasks per thread balance threads that other work slows down
+  return {n_blocks, threads, std::min<int64_t>(n_blocks, threads == 1 ? 1 : 4 * threads)};
+}
+
 /** Task t: the t-th of n_tasks even runs of blocks. */
 void run_blocks(const Job& job, int64_t task) {
   const FusedProgram& p = *job.p;
-  const int64_t b0 = job.n_blocks * task / job.n_tasks;
-  const int64_t b1 = job.n_blocks * (task + 1) / job.n_tasks;
-  if (b0 >= b1) return;
-  const int64_t from = b0 * kBlock;
-  const int64_t to = std::min(p.n, b1 * kBlock);
+  int64_t from, to;
+  task_range(p, job.n_blocks, job.n_tasks, task, &from, &to);
+  if (from >= to) return;
   Scratch& s = t_scratch;
   // 16 floats more than the registers, so that they can start on a 64-byte boundary
   if (s.regs.size() < static_cast<size_t>(job.n_slots) * kRegStride + 16) s.regs.resize(static_cast<size_t>(job.n_slots) * kRegStride + 16);
@@ -253,12 +304,7 @@ void run_blocks(const Job& job, int64_t task) {
   const bool reducing = p.reduce_op >= 0;
   const int64_t rin = p.r * p.inner;
   Partial* part = reducing ? &(*job.partials)[task] : nullptr;
-  if (reducing) {
-    const int64_t o_lo = from / rin;
-    const int64_t o_hi = (to - 1) / rin;
-    part->lo = o_lo * p.inner;
-    part->acc.assign(static_cast<size_t>((o_hi - o_lo + 1) * p.inner), reduce_init(p.reduce_op));
-  }
+  if (reducing) start_partial(p, from, to, part);
   int64_t idx[kFusedMaxDims];
   for (int64_t i0 = from; i0 < to; i0 += kBlock) {
     const int len = static_cast<int>(std::min<int64_t>(kBlock, to - i0));
@@ -507,11 +553,8 @@ bool fused_decode(const int32_t* prog, int64_t len, FusedProgram* p, int64_t* ne
 }
 
 bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* outputs) {
-  const int64_t n_blocks = (p.n + kBlock - 1) / kBlock;
-  const int threads = p.n < kMinParallel ? 1 : pool_size();
-  // a few tasks per thread balance threads that other work slows down
-  const int64_t n_tasks = std::min<int64_t>(n_blocks, threads == 1 ? 1 : 4 * threads);
-  std::vector<Partial> partials(p.reduce_op >= 0 ? n_tasks : 0);
+  const Split sp = split_of(p);
+  std::vector<Partial> partials(p.reduce_op >= 0 ? sp.n_tasks : 0);
   // row-broadcast inputs, decoded once: element k of the innermost dim
   std::vector<std::vector<float>> rows;
   const int64_t D = p.dims[p.n_dims - 1];
@@ -524,36 +567,33 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
   }
   std::vector<int> slot;
   const int n_slots = assign_slots(p, slot);
-  const Job job{&p, inputs, outputs, &ops_for_cpu(), n_blocks, n_tasks, &partials, &rows, slot.data(), n_slots};
-  parallel_tasks(n_tasks, threads, [&](int64_t t) {
+  const Job job{&p, inputs, outputs, &ops_for_cpu(), sp.n_blocks, sp.n_tasks, &partials, &rows, slot.data(), n_slots};
+  parallel_tasks(sp.n_tasks, sp.threads, [&](int64_t t) {
     run_blocks(job, t);
     return true;
   });
-  if (p.reduce_op < 0) return true;
-  // combine the participants' partial accumulators in order, then scale and store
-  const int64_t m = p.outer * p.inner;
-  std::vector<double> acc(static_cast<size_t>(m), reduce_init(p.reduce_op));
-  const auto op = static_cast<ReduceCode>(p.reduce_op);
-  for (const Partial& part : partials) {
-    for (size_t j = 0; j < part.acc.size(); ++j) {
-      double& a = acc[static_cast<size_t>(part.lo) + j];
-      const double x = part.acc[j];
-      if (op == ReduceCode::Sum || op == ReduceCode::Mean) a += x;
-      else if (op == ReduceCode::Prod) a *= x;
-      else if (op == ReduceCode::Max ? (x > a || x != x) : (x < a || x != x)) a = x;
-    }
-  }
-  const double scale = op == ReduceCode::Mean ? 1.0 / static_cast<double>(p.r) : 1.0;
-  float vals[kBlock];
-  for (int64_t j0 = 0; j0 < m; j0 += kBlock) {
-    const int len = static_cast<int>(std::min<int64_t>(kBlock, m - j0));
-    for (int j = 0; j < len; ++j) vals[j] = static_cast<float>(op == ReduceCode::Mean ? acc[j0 + j] * scale : acc[j0 + j]);
-    store(vals, outputs[p.n_stores], p.reduce_dtype, j0, len);
-  }
+  if (p.reduce_op >= 0) finish_reduction(p, partials, outputs);
   return true;
 }
 
-void fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs) {
+bool fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs) {
+  if (p.reduce_op >= 0) {
+    // the interpreter's tasks, each summing its elements in order into its own partial: the same
+    // additions in the same order, so the same result (the kernel's runs stay inside a block)
+    if (kBlock % p.inner != 0 || p.dims[p.n_dims - 1] != p.inner) return false;
+    const Split sp = split_of(p);
+    std::vector<Partial> partials(sp.n_tasks);
+    parallel_tasks(sp.n_tasks, sp.threads, [&](int64_t t) {
+      int64_t from, to;
+      task_range(p, sp.n_blocks, sp.n_tasks, t, &from, &to);
+      if (from >= to) return true;
+      start_partial(p, from, to, &partials[t]);
+      fn(inputs, outputs, from, to, partials[t].acc.data() - partials[t].lo);
+      return true;
+    });
+    finish_reduction(p, partials, outputs);
+    return true;
+  }
   bool rows = false;
   for (int k = 0; k < p.n_inputs; ++k) rows = rows || p.inputs[k * (2 + p.n_dims) + 1] >= kStrided;
   // tasks start on whole runs along the innermost dim when there are broadcast (row or strided)
@@ -565,9 +605,10 @@ void fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* 
   parallel_tasks(n_tasks, threads, [&](int64_t t) {
     const int64_t lo = units * t / n_tasks * unit;
     const int64_t hi = std::min(p.n, units * (t + 1) / n_tasks * unit);
-    if (lo < hi) fn(inputs, outputs, lo, hi);
+    if (lo < hi) fn(inputs, outputs, lo, hi, nullptr);
     return true;
   });
+  return true;
 }
 
 }  // namespace keel

@@ -74,13 +74,18 @@ bool fused_run(const FusedProgram& p, const void* const* inputs, void* const* ou
 
 /**
  * A fused kernel compiled from generated C++ (src/backend/cpu/fused-codegen.ts): computes elements
- * [lo, hi) of its program's domain. A kernel with row or strided inputs is called on whole runs
- * along the innermost dim only.
+ * [lo, hi) of its program's domain; a kernel with row or strided inputs is called on whole runs
+ * along the innermost dim only. A reduction's kernel adds its elements, in order, into acc[o * inner
+ * + k] (a partial of the caller's, offset so that these indices are valid).
  */
-using GeneratedKernel = void (*)(const void* const* inputs, void* const* outputs, int64_t lo, int64_t hi);
+using GeneratedKernel = void (*)(const void* const* inputs, void* const* outputs, int64_t lo, int64_t hi, double* acc);
 
-/** Runs generated kernel fn, compiled from program p (no reduction), over p's domain on all cores. */
-void fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs);
+/**
+ * Runs generated kernel fn, compiled from program p, over p's domain on all cores (a reduction in
+ * the interpreter's tasks and order). False for a reduction the generator does not take (its
+ * innermost dim must be the inner one, dividing the interpreter's block).
+ */
+bool fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* const* inputs, void* const* outputs);
 
 }  // namespace keel
 

@@ -52,7 +52,7 @@ inline float unary_value(keel::UnaryCode op, float a) {
     case U::Reciprocal:
       return 1.0f / a;
     case U::Relu:  // +0 for negatives and -0, NaN kept (as (a + |a|) / 2 gives in JavaScript)
-      return a > 0.0f ? a : (a != a ? a : 0.0f);
+      return a > 0.0f || a != a ? a : 0.0f;  // one select: vectorises inside any loop
     case U::Sigmoid:
       return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(a))));
     case U::Tanh:

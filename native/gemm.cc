@@ -19,8 +19,8 @@
 //   codegenLoad(path, names): External[]
 //     The generated fused kernels `names` of the shared library at path (native/codegen.h).
 //   fusedGenerated(kernel, program, inputs, outputs): void
-//     As fused, with a generated kernel compiled from that program (no reduction) instead of the
-//     interpreter; the same checks of the program and the arrays.
+//     As fused, with a generated kernel compiled from that program instead of the interpreter;
+//     the same checks of the program and the arrays.
 //   pool2d(op, in1, in2, out, types, <the 15 geometry arguments of conv2d, outC = inC>): void
 //     NHWC pooling (native/pool.h): op 0 max (x) -> y, 1 max gradient (dy, x) -> dx, 2 average
 //     (x) -> y, 3 average gradient (dy) -> dx (in2 is not read); types as for gemm.
@@ -342,8 +342,8 @@ napi_value run_fused(napi_env env, napi_value* argv, keel::GeneratedKernel fn) {
     outs[k] = d;
   }
   if (fn) {
-    if (p.reduce_op >= 0) return throw_type(env, "fusedGenerated: generated kernels have no reduction");
-    keel::fused_run_generated(fn, p, ins.data(), outs.data());
+    if (!keel::fused_run_generated(fn, p, ins.data(), outs.data()))
+      return throw_type(env, "fusedGenerated: the program's reduction is not one a generated kernel runs");
   } else if (!keel::fused_run(p, ins.data(), outs.data())) {
     napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "fused: out of memory");
   }

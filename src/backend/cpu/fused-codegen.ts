@@ -2,13 +2,17 @@
 // its elements that keeps every intermediate value in a register, for the system C++ compiler to
 // vectorise (src/backend/cpu/kernel-compiler.ts). The interpreter (native/fused.cc) passes over a
 // block of 1024 values once per expression, loading and storing each time: Adam's update, 13
-// expressions, ran at a third of the memory's speed. The values are those of the interpreter, bit
-// for bit: both use the ops of native/fused_scalar.h, the same decodings, float16 rounding after
-// every float16 expression and the same aliasing casts (bfloat16 stays float32 until stored).
+// expressions, ran at a third of the memory's speed. Both use the ops of native/fused_scalar.h, the
+// same decodings, float16 rounding after every float16 expression and the same aliasing casts
+// (bfloat16 stays float32 until stored).
 // A kernel with broadcast (row or strided) inputs loops over runs along the innermost dim, a strided
-// input's offset kept by an odometer over the outer dims. Programs with a reduction, or with strided
-// inputs and runs shorter than 8, are left to the interpreter.
-import { BINARY_OPS, UNARY_OPS } from '../primitives.js';
+// input's offset kept by an odometer over the outer dims. Programs with strided inputs and runs
+// shorter than 8 are left to the interpreter; so are reductions but those into accumulators along
+// the innermost dim (BatchNorm's statistics, bias gradients, global pooling), whose elements the
+// kernel adds in the interpreter's order into the interpreter's partials (the same result). The
+// values are those of the interpreter but for the sign and payload of NaNs (the C++ compiler may
+// swap the operands of a commutative op, and an op of two NaNs returns one of them).
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../primitives.js';
 
 const HEADER = 12;
 const BF16 = 1;
@@ -17,6 +21,9 @@ const BOOL = 3;
 const KIND = { input: 0, unary: 1, binary: 2, where: 3, cast: 4 } as const;
 const MODE = { flat: 0, scalar: 1, strided: 2, row: 3 } as const;
 const STORAGE = ['float', 'uint16_t', 'uint16_t', 'uint8_t'];
+
+/** The interpreter's block (native/fused.cc): its tasks, which a reduction's kernel runs, are blocks. */
+const BLOCK = 1024;
 
 /** The C++ name of an op code's enumerator (native/fused.h spells them in PascalCase). */
 const pascal = (op: string) => op[0].toUpperCase() + op.slice(1);
@@ -35,16 +42,26 @@ function encode(v: string, code: number): string {
   return code === BOOL ? `static_cast<uint8_t>(${v})` : v;
 }
 
+/** The accumulation of value v into double accumulator a, as native/fused_body.h's reduce_lanes. */
+function accumulate(op: string, a: string, v: string): string {
+  if (op === 'sum' || op === 'mean') return `${a} += ${v};`;
+  if (op === 'prod') return `${a} *= ${v};`;
+  const cmp = op === 'max' ? '>' : '<';
+  return `if (${v} ${cmp} ${a} || ${v} != ${v}) ${a} = ${v};`;
+}
+
 /**
  * The source of `extern "C" void name(const void* const* in, void* const* out, int64_t lo, int64_t
- * hi)` computing elements [lo, hi) of `program` (whole rows when it has row inputs), or null when
- * the program is one the generator leaves to the interpreter.
+ * hi, double* acc)` computing elements [lo, hi) of `program` (whole runs along the innermost dim
+ * when it has broadcast inputs or a reduction; see native/fused.h), or null when the program is one
+ * the generator leaves to the interpreter.
  */
 export function fusedCpp(program: Int32Array, name: string): string | null {
-  const [, nInputs, nExprs, nStores, nDims, reduceOp] = program;
-  if (reduceOp !== -1) return null;
+  const [, nInputs, nExprs, nStores, nDims, reduceOp, reduceExpr, , r, inner] = program;
   const dims = Array.from(program.subarray(HEADER, HEADER + nDims));
   const rowLen = dims[nDims - 1];
+  const reducing = reduceOp !== -1;
+  if (reducing && (inner < 2 || BLOCK % inner !== 0 || rowLen !== inner)) return null;
   const inputAt = HEADER + nDims;
   const exprAt = inputAt + nInputs * (2 + nDims);
   const storeAt = exprAt + nExprs * 6;
@@ -58,7 +75,7 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
   });
   const strided = inputs.map((_, k) => k).filter((k) => inputs[k].mode === MODE.strided);
   if (strided.length > 0 && rowLen < 8) return null;
-  const hasRows = strided.length > 0 || inputs.some((i) => i.mode === MODE.row);
+  const hasRows = reducing || strided.length > 0 || inputs.some((i) => i.mode === MODE.row);
   const outer = dims.slice(0, -1);
   const codes: number[] = [];
   const before: string[] = [];
@@ -122,15 +139,28 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
     );
     body.push(`      out${k}[i] = ${encode(value[e], codes[e])};`);
   }
+  // the reduced values go through a float32 row: GCC 12 does not vectorise a select (relu) in a loop
+  // that also adds into doubles, but does each loop alone
+  if (reducing) body.push(`      t[j] = ${value[reduceExpr]};`);
+  const accumulateRow = reducing
+    ? [
+        `    for (int64_t j = 0; j < ${rowLen}; ++j) {`,
+        `      ${accumulate(REDUCE_OPS[reduceOp], 'a[j]', 't[j]')}`,
+        '    }',
+      ]
+    : [];
   // ivdep: no element depends on another (an output reusing an input is read first at the same
   // index), and without it the compiler gives up on loops of seven or more arrays (too many
   // pairs to check for overlap at run time), Adam's update among them
   const loop = hasRows
     ? [
-        `  for (int64_t r = lo; r < hi; r += ${rowLen}) {`,
+        `  for (int64_t s = lo; s < hi; s += ${rowLen}) {`,
+        ...(reducing
+          ? [`    double* __restrict a = acc + s / ${r * inner} * ${inner};`, `    float t[${rowLen}];`]
+          : []),
         '#pragma GCC ivdep',
         `    for (int64_t j = 0; j < ${rowLen}; ++j) {`,
-        '      const int64_t i = r + j;',
+        '      const int64_t i = s + j;',
       ]
     : ['  {', '#pragma GCC ivdep', '    for (int64_t i = lo; i < hi; ++i) {'];
   // strided inputs: the outer index of the first run, each input's offset there, and their steps
@@ -158,11 +188,12 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
     for (const k of strided) before.push(`  const int64_t o${k} = 0;`);
   }
   return [
-    `extern "C" void ${name}(const void* const* in, void* const* out, int64_t lo, int64_t hi) {`,
+    `extern "C" void ${name}(const void* const* in, void* const* out, int64_t lo, int64_t hi, double* acc) {`,
     ...before,
     ...loop,
     ...body,
     '    }',
+    ...accumulateRow,
     ...odometer,
     '  }',
     '}',
