@@ -122,6 +122,3 @@ inline float binary_value(keel::BinaryCode op, float a, float b) {
 
 /** Cast to bool: "not zero", so NaN is true (as tfjs and C casts do). */
 inline float to_bool_value(float a) { return a != 0.0f ? 1.0f : 0.0f; }
-
-/** Rounds a float32 value to float16 precision (the value of a float16 expression). */
-inline float round_f16_value(float a) { return keel::f16_to_f32(keel::f32_to_f16(a)); }

@@ -1,7 +1,7 @@
 // Generated fused kernels (src/backend/cpu/fused-codegen.ts, compiled by kernel-compiler.ts) against
 // the native interpreter, value for value (bit for bit but for the sign and payload of NaNs): every
-// unary and binary op in every float dtype, flat, scalar, row and strided inputs, casts, where,
-// float16 rounding per op, reductions along the innermost dim, outputs reusing inputs, 300 random
+// unary and binary op in float32 and bfloat16, flat, scalar, row and strided inputs, casts, where,
+// reductions along the innermost dim, outputs reusing inputs, 300 random
 // programs, large domains split over threads; what the generator leaves to the interpreter; the
 // cache (a second compiler finds the kernels without compiling); a failing compiler (the kernels
 // stay interpreted, with a warning); and a JIT training loop whose hot kernels switch to generated
@@ -34,7 +34,8 @@ if (!compiler)
   );
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
-const FLOATS: DType[] = ['float32', 'bfloat16', 'float16'];
+/** The formats of generated kernels (float16 programs stay interpreted). */
+const FLOATS: DType[] = ['float32', 'bfloat16'];
 const SPECIAL = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, 3.5, 1e-30, 65504, 70000, 1e-7];
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
@@ -177,8 +178,8 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     );
   });
 
-  it('casts between all formats, where, and float16 rounding after every float16 op', () => {
-    const formats: DType[] = ['float32', 'bfloat16', 'float16', 'bool'];
+  it('casts between all formats, and where', () => {
+    const formats: DType[] = ['float32', 'bfloat16', 'bool'];
     const casts = formats.flatMap((from) =>
       formats.map((to) => ({
         what: `cast ${from} -> ${to}`,
@@ -228,7 +229,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
       if (fusedCpp(encodeFused(spec)!, 'KERNEL'))
         cases.push({ spec, what: `seed ${seed} ${JSON.stringify(spec)}`, seed });
     }
-    expect(cases.length).toBeGreaterThan(150);
+    expect(cases.length).toBeGreaterThan(100);
     compare(cases);
   });
 
@@ -245,7 +246,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     expect(Buffer.from(x.buffer).equals(Buffer.from(want[0].buffer))).toBe(true);
   });
 
-  it('every reduction into accumulators along the innermost dim, in every float dtype, over threads', () => {
+  it('every reduction into accumulators along the innermost dim, in float32 and bfloat16, over threads', () => {
     const cases: { spec: FusedSpec; what: string }[] = [];
     const groups: [number[], number[]][] = [
       [
@@ -271,7 +272,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     compare(cases);
   });
 
-  it('leaves other reductions and short strided runs to the interpreter', () => {
+  it('leaves float16, other reductions and short strided runs to the interpreter', () => {
     const reduce = (shape: number[], axes: number[]): FusedSpec => ({
       ...unary('neg', 'float32', shape),
       reduce: {
@@ -285,6 +286,20 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     expect(fusedCpp(encodeFused(reduce([8, 16], [1]))!, 'k')).toBeNull(); // over the innermost dim
     expect(fusedCpp(encodeFused(reduce([8, 24], [0]))!, 'k')).toBeNull(); // 24 does not divide a block
     expect(fusedCpp(encodeFused(reduce([8, 32], [0]))!, 'k')).not.toBeNull();
+    // float16 values (the interpreter converts them with F16C, generated code would one by one)
+    expect(fusedCpp(encodeFused(unary('neg', 'float16', [64]))!, 'k')).toBeNull();
+    expect(
+      fusedCpp(
+        encodeFused({
+          ...unary('neg', 'float32', [64]),
+          exprs: [
+            { kind: 'input', input: 0, dtype: 'float32' },
+            { kind: 'cast', a: 0, dtype: 'float16' },
+          ],
+        })!,
+        'k',
+      ),
+    ).toBeNull();
     expect(
       fusedCpp(
         encodeFused(

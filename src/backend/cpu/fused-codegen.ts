@@ -3,11 +3,10 @@
 // vectorise (src/backend/cpu/kernel-compiler.ts). The interpreter (native/fused.cc) passes over a
 // block of 1024 values once per expression, loading and storing each time: Adam's update, 13
 // expressions, ran at a third of the memory's speed. Both use the ops of native/fused_scalar.h, the
-// same decodings, float16 rounding after every float16 expression and the same aliasing casts
-// (bfloat16 stays float32 until stored).
+// same decodings and the same aliasing casts (bfloat16 stays float32 until stored).
 // A kernel with broadcast (row or strided) inputs loops over runs along the innermost dim, a strided
-// input's offset kept by an odometer over the outer dims. Programs with strided inputs and runs
-// shorter than 8 are left to the interpreter; so are reductions but those into accumulators along
+// input's offset kept by an odometer over the outer dims. Programs with float16 values, or with
+// strided inputs and runs shorter than 8, are left to the interpreter; so are reductions but those into accumulators along
 // the innermost dim (BatchNorm's statistics, bias gradients, global pooling), whose elements the
 // kernel adds in the interpreter's order into the interpreter's partials (the same result). The
 // values are those of the interpreter but for the sign and payload of NaNs (the C++ compiler may
@@ -31,14 +30,12 @@ const pascal = (op: string) => op[0].toUpperCase() + op.slice(1);
 /** Element `at` of input array `p` (storage code `code`) as a float32 expression. */
 function decode(p: string, at: string, code: number): string {
   if (code === BF16) return `keel::bf16_to_f32(${p}[${at}])`;
-  if (code === F16) return `keel::f16_to_f32(${p}[${at}])`;
   return code === BOOL ? `static_cast<float>(${p}[${at}])` : `${p}[${at}]`;
 }
 
 /** Value v stored as storage code `code`. */
 function encode(v: string, code: number): string {
   if (code === BF16) return `keel::f32_to_bf16(${v})`;
-  if (code === F16) return `keel::f32_to_f16(${v})`;
   return code === BOOL ? `static_cast<uint8_t>(${v})` : v;
 }
 
@@ -73,6 +70,10 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
       strides: Array.from(program.subarray(w + 2, w + 2 + nDims)),
     };
   });
+  // float16 values convert one by one in scalar code (the interpreter converts blocks with F16C):
+  // such programs stay interpreted
+  const exprCodes = Array.from({ length: nExprs }, (_, e) => program[exprAt + 6 * e + 5]);
+  if (inputs.some((i) => i.code === F16) || exprCodes.includes(F16)) return null;
   const strided = inputs.map((_, k) => k).filter((k) => inputs[k].mode === MODE.strided);
   if (strided.length > 0 && rowLen < 8) return null;
   const hasRows = reducing || strided.length > 0 || inputs.some((i) => i.mode === MODE.row);
@@ -115,10 +116,8 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
         rhs = `truthy(${value[a]}) ? ${value[b]} : ${value[c]}`;
         break;
       default: {
-        // cast: to bool and to float16 change the value; every other cast relabels it
-        const from = codes[a];
-        if (code === BOOL && from !== BOOL) rhs = `to_bool_value(${value[a]})`;
-        else if (code === F16 && from !== F16) rhs = `round_f16_value(${value[a]})`;
+        // cast: to bool changes the value; every other cast relabels it (no float16 here)
+        if (code === BOOL && codes[a] !== BOOL) rhs = `to_bool_value(${value[a]})`;
         else {
           value.push(value[a]);
           continue;
@@ -128,8 +127,7 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
         continue;
       }
     }
-    const rounded = kind !== KIND.input && code === F16 ? `round_f16_value(${rhs})` : rhs;
-    body.push(`      const float ${v} = ${rounded};`);
+    body.push(`      const float ${v} = ${rhs};`);
     value.push(v);
   }
   for (let k = 0; k < nStores; k++) {
