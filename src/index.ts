@@ -50,6 +50,7 @@ export {
 } from './tensor/lifetime.js';
 export * from './tensor/ops/index.js';
 export * as losses from './tensor/ops/losses.js';
+export { setRandomSeed } from './tensor/random.js';
 export { type NestedArray, Tensor, type TypedArray, Variable } from './tensor/tensor.js';
 export * as track from './track/index.js';
 export * as ui from './ui/index.js';

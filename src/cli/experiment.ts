@@ -203,6 +203,8 @@ export async function trainOne(
     // ImageNet-pretrained ResNets expect Keras' 'caffe' preprocessing
     preprocess: o.weights ? 'caffe' : 'unit',
   });
+  // every configuration starts from the same weights (and draws the same dropout masks)
+  keel.setRandomSeed(o.seed);
   const model = await buildModel(o, data.classNames.length);
   model.compile({
     optimizer: optimizerFor(o),

@@ -1,5 +1,19 @@
 // Seeded pseudo-random numbers (xoshiro128**): deterministic for a seed, fast, and independent per stream.
 
+/** The stream of seeds for generators made without one (setRandomSeed); null: Math.random. */
+let global: Random | null = null;
+
+/**
+ * Makes every random op and initializer called without a seed deterministic from here on (as Keras'
+ * `keras.utils.set_random_seed`): each draws its seed from one stream seeded by `seed`. `null`
+ * goes back to unpredictable seeds.
+ */
+export function setRandomSeed(seed: number | null): void {
+  if (seed !== null && !Number.isFinite(seed))
+    throw new Error(`setRandomSeed: expected a finite number or null, got ${seed}`);
+  global = seed === null ? null : new Random(seed);
+}
+
 /** A generator of uniform floats in [0, 1) and standard normals. */
 export class Random {
   private s0: number;
@@ -8,7 +22,8 @@ export class Random {
   private s3: number;
   private spare: number | null = null;
 
-  constructor(seed: number = Math.floor(Math.random() * 2 ** 32)) {
+  /** Without a seed: the next seed of setRandomSeed's stream, else a random one. */
+  constructor(seed: number = global ? global.nextU32() : Math.floor(Math.random() * 2 ** 32)) {
     // splitmix32 expands the seed into four non-zero state words
     let x = seed >>> 0;
     const next = () => {
