@@ -372,6 +372,34 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
     }
   });
 
+  it('compiles in the background: the kernel arrives at a later poll, its unit removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-codegen-bg-'));
+    try {
+      const bg = KernelCompiler.fromEnv(addon, { ...env, KEEL_CODEGEN: undefined, KEEL_KERNEL_CACHE: dir })!;
+      expect(bg.sync).toBe(false);
+      const program = encodeFused(binary('maximum', 'bfloat16', [[40, 64], [64], [40, 64]]))!;
+      let kernel: object | null = null;
+      bg.request(
+        (name) => fusedCpp(program, name)!,
+        (k) => {
+          kernel = k;
+        },
+      );
+      bg.poll(true);
+      expect(kernel, 'not before the compiler is done').toBeNull();
+      for (let t = 0; t < 600 && !kernel; t++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        bg.poll(true);
+      }
+      expect(kernel).not.toBeNull();
+      const files = readdirSync(dir);
+      expect(files.filter((f) => f.endsWith('.so'))).toHaveLength(1);
+      expect(files.some((f) => f.endsWith('.cc') || f.endsWith('.fail'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 70_000);
+
   it('is off with KEEL_CODEGEN=off, and without a compiler', () => {
     expect(KernelCompiler.fromEnv(addon, { ...env, KEEL_CODEGEN: 'off' })).toBeNull();
     expect(KernelCompiler.fromEnv(addon, { ...env, CXX: '/nonexistent/c++' })).toBeNull();

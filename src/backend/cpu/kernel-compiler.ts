@@ -10,7 +10,7 @@
 // (default $XDG_CACHE_HOME/keel/kernels or ~/.cache/keel/kernels). CXX: the compiler (g++).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { CPP_PRELUDE } from './fused-codegen.js';
@@ -27,6 +27,8 @@ interface Wanted {
 interface Batch {
   lib: string;
   kernels: Wanted[];
+  /** this process's marker of a failed background compile (a failure is not the cache's to keep) */
+  failed: string;
 }
 
 /** How often a background compile is checked for (at most), in milliseconds. */
@@ -135,7 +137,7 @@ export class KernelCompiler {
     const run = this.running;
     if (run) {
       if (existsSync(run.lib)) this.finish(run);
-      else if (existsSync(`${run.lib}.fail`)) this.fail(run);
+      else if (existsSync(run.failed)) this.fail(run);
       else return;
       this.running = null;
     }
@@ -145,17 +147,15 @@ export class KernelCompiler {
       this.finish(batch);
       return;
     }
-    const unit = `${batch.lib}.${process.pid}.cc`;
-    writeFileSync(unit, CPP_PRELUDE + batch.kernels.map((k) => k.source).join('\n'));
-    // the library appears under its name only when complete (renamed), else a .fail marker does
-    // at a low priority: the process goes on training on the other cores meanwhile
+    const unit = this.writeUnit(batch);
+    // the library appears under its name only when complete (renamed), else the failure marker
+    // does; at a low priority: the process goes on training on the other cores meanwhile
     const script =
-      'lib="$1"; shift; nice -n 10 "$@" -o "$lib.$$" 2> "$lib.log" && mv "$lib.$$" "$lib" || touch "$lib.fail"';
-    const child = spawn('sh', ['-c', script, 'sh', batch.lib, this.cxx, ...this.args, unit], {
+      'lib="$1"; unit="$2"; failed="$3"; shift 3; nice -n 10 "$@" "$unit" -o "$lib.$$" 2> "$lib.log" && mv "$lib.$$" "$lib" && rm -f "$unit" "$lib.log" || touch "$failed"';
+    const child = spawn('sh', ['-c', script, 'sh', batch.lib, unit, batch.failed, this.cxx, ...this.args], {
       stdio: 'ignore',
-      detached: false,
     });
-    child.on('error', () => writeFileSync(`${batch.lib}.fail`, ''));
+    child.on('error', () => writeFileSync(batch.failed, ''));
     child.unref();
     this.stats.compiles++;
     this.running = batch;
@@ -171,13 +171,13 @@ export class KernelCompiler {
     if (this.pending.length === 0) return;
     const batch = this.startBatch();
     if (!existsSync(batch.lib)) {
-      const unit = `${batch.lib}.${process.pid}.cc`;
-      writeFileSync(unit, CPP_PRELUDE + batch.kernels.map((k) => k.source).join('\n'));
+      const unit = this.writeUnit(batch);
       this.stats.compiles++;
       try {
         const tmp = `${batch.lib}.${process.pid}`;
         execFileSync(this.cxx, [...this.args, unit, '-o', tmp], { stdio: 'pipe' });
         renameSync(tmp, batch.lib);
+        rmSync(unit, { force: true });
       } catch (err) {
         writeFileSync(`${batch.lib}.log`, String((err as { stderr?: unknown }).stderr ?? err));
         this.fail(batch);
@@ -185,6 +185,13 @@ export class KernelCompiler {
       }
     }
     this.finish(batch);
+  }
+
+  /** The batch's translation unit, written for this process (kept when its compile fails). */
+  private writeUnit(batch: Batch): string {
+    const unit = `${batch.lib}.${process.pid}.cc`;
+    writeFileSync(unit, CPP_PRELUDE + batch.kernels.map((k) => k.source).join('\n'));
+    return unit;
   }
 
   private startBatch(): Batch {
@@ -203,7 +210,7 @@ export class KernelCompiler {
     }
     const kernels = [...byName.values()];
     const lib = join(this.dir, `b_${sha(this.salt + kernels.map((k) => k.source).join('\n'))}.so`);
-    return { lib, kernels };
+    return { lib, kernels, failed: `${lib}.${process.pid}.fail` };
   }
 
   private finish(batch: Batch): void {
