@@ -16,13 +16,13 @@ import { encodeFused, HOT_RUNS } from '../../src/backend/cpu/fused-native.js';
 import { KernelCompiler } from '../../src/backend/cpu/kernel-compiler.js';
 import { loadNative } from '../../src/backend/cpu/native.js';
 import type { FusedSpec } from '../../src/backend/fused.js';
-import { BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/backend/primitives.js';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/backend/primitives.js';
 import type { DType, Storage } from '../../src/dtype.js';
 import { allocStorage, fromNumbers, toFloat32 } from '../../src/dtype.js';
 import * as keel from '../../src/index.js';
 import { ENGINE } from '../../src/tensor/engine.js';
 import { seededFloats } from '../helpers.js';
-import { randomSpec } from './fused-specs.js';
+import { binarySpec, randomSpec, unarySpec } from './fused-specs.js';
 
 const addon = loadNative();
 const cache = mkdtempSync(join(tmpdir(), 'keel-codegen-test-'));
@@ -101,37 +101,6 @@ function compare(cases: { spec: FusedSpec; what: string; seed?: number }[]): voi
   });
 }
 
-const unary = (op: (typeof UNARY_OPS)[number], dtype: DType, shape: number[]): FusedSpec => {
-  const inType: DType = op === 'logicalNot' ? 'bool' : dtype;
-  const outType: DType = op === 'logicalNot' || op === 'isFinite' || op === 'isNaN' ? 'bool' : dtype;
-  return {
-    inputs: [{ shape, dtype: inType }],
-    shape,
-    exprs: [
-      { kind: 'input', input: 0, dtype: inType },
-      { kind: 'unary', op, a: 0, dtype: outType },
-    ],
-    stores: [1],
-  };
-};
-
-const binary = (op: (typeof BINARY_OPS)[number], dtype: DType, [sa, sb, so]: number[][]): FusedSpec => {
-  const inType: DType = op === 'logicalAnd' || op === 'logicalOr' ? 'bool' : dtype;
-  return {
-    inputs: [
-      { shape: sa, dtype: inType },
-      { shape: sb, dtype: inType },
-    ],
-    shape: so,
-    exprs: [
-      { kind: 'input', input: 0, dtype: inType },
-      { kind: 'input', input: 1, dtype: inType },
-      { kind: 'binary', op, a: 0, b: 1, dtype: COMPARISON_OPS.has(op) ? 'bool' : dtype },
-    ],
-    stores: [2],
-  };
-};
-
 // flat, a row (bias over the channels), a scalar, strided (per image and channel: global pooling's
 // gradient), strided with a stride along the run, and a scalar and a row on the other side
 const BROADCASTS: [number[], number[], number[]][] = [
@@ -160,7 +129,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
   it('every unary op in every float dtype', () => {
     compare(
       FLOATS.flatMap((dtype) =>
-        UNARY_OPS.map((op) => ({ spec: unary(op, dtype, [7, 33]), what: `${op} ${dtype}` })),
+        UNARY_OPS.map((op) => ({ spec: unarySpec(op, dtype, [7, 33]), what: `${op} ${dtype}` })),
       ),
     );
   });
@@ -170,7 +139,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
       FLOATS.flatMap((dtype) =>
         BINARY_OPS.flatMap((op) =>
           BROADCASTS.map((b) => ({
-            spec: binary(op, dtype, b),
+            spec: binarySpec(op, dtype, b),
             what: `${op} ${dtype} ${JSON.stringify(b)}`,
           })),
         ),
@@ -234,7 +203,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
   });
 
   it('writes a store into a reused input (in place, as the JIT donates buffers)', () => {
-    const spec = binary('mul', 'float32', [[64, 70], [70], [64, 70]]);
+    const spec = binarySpec('mul', 'float32', [[64, 70], [70], [64, 70]]);
     spec.exprs.push({ kind: 'binary', op: 'sub', a: 2, b: 0, dtype: 'float32' });
     spec.stores = [3];
     const program = encodeFused(spec)!;
@@ -264,7 +233,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     for (const dtype of FLOATS)
       for (const op of REDUCE_OPS)
         for (const [shape, axes] of groups) {
-          const spec = binary('mul', dtype, [shape, shape.slice(-1), shape]);
+          const spec = binarySpec('mul', dtype, [shape, shape.slice(-1), shape]);
           spec.stores = op === 'sum' ? [2] : [];
           spec.reduce = { op, expr: 2, axes, shape: shape.filter((_, i) => !axes.includes(i)), dtype };
           cases.push({ spec, what: `${op} ${dtype} [${shape}] over [${axes}]` });
@@ -274,7 +243,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
 
   it('leaves float16, other reductions and short strided runs to the interpreter', () => {
     const reduce = (shape: number[], axes: number[]): FusedSpec => ({
-      ...unary('neg', 'float32', shape),
+      ...unarySpec('neg', 'float32', shape),
       reduce: {
         op: 'sum',
         expr: 1,
@@ -287,11 +256,11 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     expect(fusedCpp(encodeFused(reduce([8, 24], [0]))!, 'k')).toBeNull(); // 24 does not divide a block
     expect(fusedCpp(encodeFused(reduce([8, 32], [0]))!, 'k')).not.toBeNull();
     // float16 values (the interpreter converts them with F16C, generated code would one by one)
-    expect(fusedCpp(encodeFused(unary('neg', 'float16', [64]))!, 'k')).toBeNull();
+    expect(fusedCpp(encodeFused(unarySpec('neg', 'float16', [64]))!, 'k')).toBeNull();
     expect(
       fusedCpp(
         encodeFused({
-          ...unary('neg', 'float32', [64]),
+          ...unarySpec('neg', 'float32', [64]),
           exprs: [
             { kind: 'input', input: 0, dtype: 'float32' },
             { kind: 'cast', a: 0, dtype: 'float16' },
@@ -303,7 +272,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
     expect(
       fusedCpp(
         encodeFused(
-          binary('add', 'float32', [
+          binarySpec('add', 'float32', [
             [6, 1, 4],
             [1, 5, 1],
             [6, 5, 4],
@@ -315,7 +284,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
   });
 
   it('checks the arrays as the interpreter does', () => {
-    const spec = binary('add', 'float32', [[4, 16], [16], [4, 16]]);
+    const spec = binarySpec('add', 'float32', [[4, 16], [16], [4, 16]]);
     const program = encodeFused(spec)!;
     const kernel = generated([program])[0]!;
     expect(() =>
@@ -327,7 +296,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
 
 describe.skipIf(!compiler)('the kernel compiler', () => {
   it('finds compiled kernels in its cache without compiling again', () => {
-    const spec = unary('exp', 'bfloat16', [5, 50]);
+    const spec = unarySpec('exp', 'bfloat16', [5, 50]);
     const program = encodeFused(spec)!;
     generated([program]);
     const second = KernelCompiler.fromEnv(addon, env)!;
@@ -355,7 +324,7 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
       const broken = KernelCompiler.fromEnv(addon, { ...env, CXX: bad, KEEL_KERNEL_CACHE: dir })!;
       let kernel: object | null = null;
       broken.request(
-        (name) => fusedCpp(encodeFused(unary('neg', 'float32', [64]))!, name)!,
+        (name) => fusedCpp(encodeFused(unarySpec('neg', 'float32', [64]))!, name)!,
         (k) => {
           kernel = k;
         },
@@ -377,7 +346,7 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
     try {
       const bg = KernelCompiler.fromEnv(addon, { ...env, KEEL_CODEGEN: undefined, KEEL_KERNEL_CACHE: dir })!;
       expect(bg.sync).toBe(false);
-      const program = encodeFused(binary('maximum', 'bfloat16', [[40, 64], [64], [40, 64]]))!;
+      const program = encodeFused(binarySpec('maximum', 'bfloat16', [[40, 64], [64], [40, 64]]))!;
       let kernel: object | null = null;
       bg.request(
         (name) => fusedCpp(program, name)!,

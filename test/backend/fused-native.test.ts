@@ -10,11 +10,11 @@ import { compileFusedJs } from '../../src/backend/cpu/fused.js';
 import { compileFusedNative, encodeFused } from '../../src/backend/cpu/fused-native.js';
 import { loadNative } from '../../src/backend/cpu/native.js';
 import type { FusedSpec } from '../../src/backend/fused.js';
-import { BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/backend/primitives.js';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/backend/primitives.js';
 import type { DType, Storage } from '../../src/dtype.js';
 import { fromNumbers, toFloat32 } from '../../src/dtype.js';
 import { seededFloats } from '../helpers.js';
-import { randomSpec } from './fused-specs.js';
+import { binarySpec, randomSpec, unarySpec } from './fused-specs.js';
 import { nativeMixedExpected, runInChild, type WireArray } from './native-child.js';
 
 const addon = loadNative();
@@ -69,20 +69,6 @@ function compare(spec: FusedSpec, inputs: Storage[], ulps: number, what: string)
   return nat;
 }
 
-const unarySpec = (op: (typeof UNARY_OPS)[number], dtype: DType, shape: number[]): FusedSpec => {
-  const inType: DType = op === 'logicalNot' ? 'bool' : dtype;
-  const outType: DType = op === 'logicalNot' || op === 'isFinite' || op === 'isNaN' ? 'bool' : dtype;
-  return {
-    inputs: [{ shape, dtype: inType }],
-    shape,
-    exprs: [
-      { kind: 'input', input: 0, dtype: inType },
-      { kind: 'unary', op, a: 0, dtype: outType },
-    ],
-    stores: [1],
-  };
-};
-
 const BROADCASTS: [number[], number[], number[]][] = [
   [
     [6, 5, 4],
@@ -103,24 +89,6 @@ const BROADCASTS: [number[], number[], number[]][] = [
   [[6, 5, 4], [], [6, 5, 4]],
   [[], [2, 300], [2, 300]],
 ];
-
-const binarySpec = (op: (typeof BINARY_OPS)[number], dtype: DType, [sa, sb, so]: number[][]): FusedSpec => {
-  const logical = op === 'logicalAnd' || op === 'logicalOr';
-  const inType: DType = logical ? 'bool' : dtype;
-  return {
-    inputs: [
-      { shape: sa, dtype: inType },
-      { shape: sb, dtype: inType },
-    ],
-    shape: so,
-    exprs: [
-      { kind: 'input', input: 0, dtype: inType },
-      { kind: 'input', input: 1, dtype: inType },
-      { kind: 'binary', op, a: 0, b: 1, dtype: COMPARISON_OPS.has(op) ? 'bool' : dtype },
-    ],
-    stores: [2],
-  };
-};
 
 /** (x * y + z) stored, and also relu'd; x, y, z in `dtype` with a bias-like broadcast z. */
 const chainSpec = (dtype: DType): FusedSpec => ({

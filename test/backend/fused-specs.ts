@@ -1,10 +1,49 @@
-// Random fused-kernel specs for the native kernels' tests (fused-native, fused-codegen).
+// Fused-kernel specs for the native kernels' tests (fused-native, fused-codegen): one op, and random programs.
 import type { FusedSpec } from '../../src/backend/fused.js';
-import { COMPARISON_OPS, REDUCE_OPS } from '../../src/backend/primitives.js';
+import { type BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, type UNARY_OPS } from '../../src/backend/primitives.js';
 import type { DType } from '../../src/dtype.js';
 import { rng } from '../helpers.js';
 
 const FLOATS: DType[] = ['float32', 'bfloat16', 'float16'];
+
+/** One unary op over an input of `shape` (bool in and out where the op is logical). */
+export const unarySpec = (op: (typeof UNARY_OPS)[number], dtype: DType, shape: number[]): FusedSpec => {
+  const inType: DType = op === 'logicalNot' ? 'bool' : dtype;
+  const outType: DType = op === 'logicalNot' || op === 'isFinite' || op === 'isNaN' ? 'bool' : dtype;
+  return {
+    inputs: [{ shape, dtype: inType }],
+    shape,
+    exprs: [
+      { kind: 'input', input: 0, dtype: inType },
+      { kind: 'unary', op, a: 0, dtype: outType },
+    ],
+    stores: [1],
+  };
+};
+
+/** One binary op over inputs of shapes sa and sb broadcast to so. */
+export const binarySpec = (
+  op: (typeof BINARY_OPS)[number],
+  dtype: DType,
+  [sa, sb, so]: number[][],
+): FusedSpec => {
+  const logical = op === 'logicalAnd' || op === 'logicalOr';
+  const inType: DType = logical ? 'bool' : dtype;
+  return {
+    inputs: [
+      { shape: sa, dtype: inType },
+      { shape: sb, dtype: inType },
+    ],
+    shape: so,
+    exprs: [
+      { kind: 'input', input: 0, dtype: inType },
+      { kind: 'input', input: 1, dtype: inType },
+      { kind: 'binary', op, a: 0, b: 1, dtype: COMPARISON_OPS.has(op) ? 'bool' : dtype },
+    ],
+    stores: [2],
+  };
+};
+
 /**
  * A random spec of exact operations (their float32 results equal JavaScript's bit for bit): rank 1-5,
  * inputs broadcast along random dims, a random expression DAG, random stores, and sometimes a
