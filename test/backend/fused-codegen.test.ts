@@ -376,36 +376,78 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
 });
 
 describe.skipIf(!compiler)('a jitted training loop', () => {
+  const backend = ENGINE.backend as CpuBackend;
+  /** The losses of `steps` jitted steps of a fresh model, with this test's compiler or none. */
+  const losses = (codegen: boolean, build: () => keel.LayersModel, x: keel.Tensor, y: keel.Tensor) => {
+    Object.defineProperty(backend, 'kernelCompiler', {
+      value: () => (codegen ? compiler : null),
+      configurable: true,
+    });
+    try {
+      const model = build();
+      model.compile({ optimizer: keel.train.adam(0.01), loss: 'meanSquaredError', jitCompile: true });
+      const out: number[] = [];
+      for (let i = 0; i < HOT_RUNS + 6; i++) out.push(model.trainOnBatch(x, y) as number);
+      return out;
+    } finally {
+      delete (backend as unknown as Record<string, unknown>).kernelCompiler;
+    }
+  };
+  const init = (seed: number) => keel.initializers.glorotUniform({ seed });
+  const L = keel.layers;
+
   it('switches its hot kernels to generated code with the losses of the interpreter', () => {
-    const backend = ENGINE.backend as CpuBackend;
-    const losses = (codegen: boolean) => {
-      // the global backend, with this test's compiler or none
-      Object.defineProperty(backend, 'kernelCompiler', {
-        value: () => (codegen ? compiler : null),
-        configurable: true,
+    const build = () =>
+      keel.sequential({
+        layers: [
+          L.dense({ units: 24, activation: 'relu', inputShape: [10], kernelInitializer: init(1) }),
+          L.dense({ units: 3, kernelInitializer: init(2) }),
+        ],
       });
+    const x = keel.randomNormal([16, 10], 0, 1, 'float32', 3);
+    const y = keel.randomNormal([16, 3], 0, 1, 'float32', 4);
+    const before = compiler!.stats.loaded;
+    const fast = losses(true, build, x, y);
+    expect(compiler!.stats.loaded).toBeGreaterThan(before);
+    expect(fast).toEqual(losses(false, build, x, y));
+  });
+
+  it('does so for a mixed_bfloat16 CNN with batch norm (row, strided and reduction kernels)', () => {
+    const build = () => {
+      keel.mixedPrecision.setGlobalPolicy('mixed_bfloat16');
       try {
-        const L = keel.layers;
-        const init = (seed: number) => keel.initializers.glorotUniform({ seed });
-        const model = keel.sequential({
+        return keel.sequential({
           layers: [
-            L.dense({ units: 24, activation: 'relu', inputShape: [10], kernelInitializer: init(1) }),
-            L.dense({ units: 3, kernelInitializer: init(2) }),
+            L.conv2d({
+              filters: 16,
+              kernelSize: 3,
+              padding: 'same',
+              inputShape: [12, 12, 3],
+              kernelInitializer: init(5),
+            }),
+            L.batchNormalization(),
+            L.activation({ activation: 'relu' }),
+            L.conv2d({
+              filters: 32,
+              kernelSize: 3,
+              padding: 'same',
+              activation: 'relu',
+              kernelInitializer: init(6),
+            }),
+            L.globalAveragePooling2d(),
+            L.dense({ units: 4, kernelInitializer: init(7) }),
+            L.activation({ activation: 'linear', dtype: 'float32' }),
           ],
         });
-        model.compile({ optimizer: keel.train.adam(0.01), loss: 'meanSquaredError', jitCompile: true });
-        const x = keel.randomNormal([16, 10], 0, 1, 'float32', 3);
-        const y = keel.randomNormal([16, 3], 0, 1, 'float32', 4);
-        const out: number[] = [];
-        for (let i = 0; i < HOT_RUNS + 6; i++) out.push(model.trainOnBatch(x, y) as number);
-        return out;
       } finally {
-        delete (backend as unknown as Record<string, unknown>).kernelCompiler;
+        keel.mixedPrecision.setGlobalPolicy('float32');
       }
     };
+    const x = keel.randomNormal([8, 12, 12, 3], 0, 1, 'float32', 8);
+    const y = keel.randomNormal([8, 4], 0, 1, 'float32', 9);
     const before = compiler!.stats.loaded;
-    const fast = losses(true);
-    expect(compiler!.stats.loaded).toBeGreaterThan(before);
-    expect(fast).toEqual(losses(false));
+    const fast = losses(true, build, x, y);
+    expect(compiler!.stats.loaded - before).toBeGreaterThan(5);
+    expect(fast).toEqual(losses(false, build, x, y));
   });
 });
