@@ -88,7 +88,8 @@ export function fuse(g: Graph): { steps: Step[]; stats: FusionStats } {
       groupOf.set(v, grp);
       return;
     }
-    // a reduction of a group's value that nothing else needs becomes that group's epilogue
+    // a reduction of a group's value becomes that group's epilogue (the value is stored too when
+    // something else needs it: a bias gradient rides along the pass that writes dy)
     if (n.prim === 'reduce' && n.inputs.length === 1) {
       const u = n.inputs[0];
       const grp = groupOf.get(u);
@@ -96,8 +97,6 @@ export function fuse(g: Graph): { steps: Step[]; stats: FusionStats } {
       if (
         grp?.open &&
         grp.reduce === null &&
-        !isOutput.has(u) &&
-        (consumers.get(u) ?? []).length === 1 &&
         sameShape(valueInfo(g, u).shape, grp.shape) &&
         reductionLayout(grp.shape, axes) !== null
       ) {

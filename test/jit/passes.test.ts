@@ -151,14 +151,14 @@ describe('fuse', () => {
     expect(stats.reductionsFused).toBe(1);
   });
 
-  it('does not fuse across a matMul, different shapes, or a reduction whose input is needed elsewhere', () => {
+  it("does not fuse across a matMul or different shapes; a reduction joins its input's group, which also stores the input needed elsewhere", () => {
     const g: Graph = {
       inputs: [f32([2, 2]), f32([2, 2])],
       nodes: [
         node('unary', { op: 'exp' }, [0], [2, 2]), // %2
         node('matMul', { transposeA: false, transposeB: false }, [2, 1], [2, 2]), // %3
         node('unary', { op: 'relu' }, [3], [2, 2]), // %4 new group after the matMul
-        node('reduce', { op: 'sum', axes: [1] }, [4], [2]), // %5: %4 is an output too -> not fused
+        node('reduce', { op: 'sum', axes: [1] }, [4], [2]), // %5: %4's group's epilogue (%4 an output too)
         node('binary', { op: 'add' }, [5, 5], [2]), // %6 different shape -> own group
       ],
       outputs: [4, 6],
@@ -167,10 +167,13 @@ describe('fuse', () => {
     expect(steps.map((s) => (s.kind === 'kernel' ? s.node.prim : `fused(${s.nodes})`))).toEqual([
       'fused(1)',
       'matMul',
-      'fused(1)',
-      'reduce',
+      'fused(2)',
       'fused(1)',
     ]);
+    const epilogue = steps[2];
+    if (epilogue.kind !== 'fused') throw new Error('expected a fused step');
+    expect(epilogue.spec.reduce?.op).toBe('sum');
+    expect(epilogue.outs).toEqual([4, 5]); // relu stored (an output), then the sum
   });
 });
 
