@@ -150,8 +150,12 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
   // ivdep: no element depends on another (an output reusing an input is read first at the same
   // index), and without it the compiler gives up on loops of seven or more arrays (too many
   // pairs to check for overlap at run time), Adam's update among them
+  // (on the loop over runs too, but for a reduction's, which carries its accumulators from run to
+  // run: GCC vectorises a short run's loop at that level, else with a run-time overlap check that an
+  // output written over its input fails, falling back to scalar code)
   const loop = hasRows
     ? [
+        ...(reducing ? [] : ['#pragma GCC ivdep']),
         `  for (int64_t s = lo; s < hi; s += ${rowLen}) {`,
         ...(reducing
           ? [`    double* __restrict a = acc + s / ${r * inner} * ${inner};`, `    float t[${rowLen}];`]
