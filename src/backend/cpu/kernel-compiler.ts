@@ -44,7 +44,7 @@ export class KernelCompiler {
   /** kernels loaded in this process, by name */
   private readonly kernels = new Map<string, object>();
   private warned = false;
-  /** compiles started, kernels loaded (from the cache or a compile), compiles that failed */
+  /** compiles started, kernels loaded (from the cache or a compile), kernels whose compile failed */
   readonly stats = { compiles: 0, loaded: 0, failed: 0 };
 
   private constructor(
