@@ -600,7 +600,7 @@ bool fused_run_generated(GeneratedKernel fn, const FusedProgram& p, const void* 
   // inputs, else on 64-element boundaries (no output cache line is shared)
   const int64_t unit = rows ? p.dims[p.n_dims - 1] : 64;
   const int64_t units = (p.n + unit - 1) / unit;
-  const int threads = p.n < kMinParallel ? 1 : pool_size();
+  const int threads = split_of(p).threads;
   const int64_t n_tasks = std::min<int64_t>(units, threads == 1 ? 1 : 4 * threads);
   parallel_tasks(n_tasks, threads, [&](int64_t t) {
     const int64_t lo = units * t / n_tasks * unit;

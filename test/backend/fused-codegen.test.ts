@@ -62,13 +62,11 @@ const outputsOf = (spec: FusedSpec) => [
 function generated(programs: Int32Array[]): (object | null)[] {
   const kernels: (object | null)[] = programs.map(() => null);
   programs.forEach((program, i) => {
-    if (!fusedCpp(program, 'KERNEL')) return;
-    compiler!.request(
-      (name) => fusedCpp(program, name)!,
-      (k) => {
-        kernels[i] = k;
-      },
-    );
+    const source = fusedCpp(program);
+    if (!source) return;
+    compiler!.request(source, (k) => {
+      kernels[i] = k;
+    });
   });
   compiler!.compileNow();
   return kernels;
@@ -195,7 +193,7 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
       const spec = randomSpec(seed, seed > 300);
       delete spec.reduce; // (their small domains are rarely ones the generator takes: tested above)
       // strided runs shorter than 8 stay interpreted
-      if (fusedCpp(encodeFused(spec)!, 'KERNEL'))
+      if (fusedCpp(encodeFused(spec)!))
         cases.push({ spec, what: `seed ${seed} ${JSON.stringify(spec)}`, seed });
     }
     expect(cases.length).toBeGreaterThan(100);
@@ -252,11 +250,11 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
         dtype: 'float32',
       },
     });
-    expect(fusedCpp(encodeFused(reduce([8, 16], [1]))!, 'k')).toBeNull(); // over the innermost dim
-    expect(fusedCpp(encodeFused(reduce([8, 24], [0]))!, 'k')).toBeNull(); // 24 does not divide a block
-    expect(fusedCpp(encodeFused(reduce([8, 32], [0]))!, 'k')).not.toBeNull();
+    expect(fusedCpp(encodeFused(reduce([8, 16], [1]))!)).toBeNull(); // over the innermost dim
+    expect(fusedCpp(encodeFused(reduce([8, 24], [0]))!)).toBeNull(); // 24 does not divide a block
+    expect(fusedCpp(encodeFused(reduce([8, 32], [0]))!)).not.toBeNull();
     // float16 values (the interpreter converts them with F16C, generated code would one by one)
-    expect(fusedCpp(encodeFused(unarySpec('neg', 'float16', [64]))!, 'k')).toBeNull();
+    expect(fusedCpp(encodeFused(unarySpec('neg', 'float16', [64]))!)).toBeNull();
     expect(
       fusedCpp(
         encodeFused({
@@ -266,7 +264,6 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
             { kind: 'cast', a: 0, dtype: 'float16' },
           ],
         })!,
-        'k',
       ),
     ).toBeNull();
     expect(
@@ -278,7 +275,6 @@ describe.skipIf(!compiler)('generated fused kernels match the interpreter', () =
             [6, 5, 4],
           ]),
         )!,
-        'k',
       ),
     ).toBeNull();
   });
@@ -301,12 +297,9 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
     generated([program]);
     const second = KernelCompiler.fromEnv(addon, env)!;
     let kernel: object | null = null;
-    const cached = !second.request(
-      (name) => fusedCpp(program, name)!,
-      (k) => {
-        kernel = k;
-      },
-    );
+    const cached = !second.request(fusedCpp(program)!, (k) => {
+      kernel = k;
+    });
     expect(cached).toBe(true);
     expect(kernel).not.toBeNull();
     expect(second.stats.compiles).toBe(0);
@@ -323,12 +316,9 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
     try {
       const broken = KernelCompiler.fromEnv(addon, { ...env, CXX: bad, KEEL_KERNEL_CACHE: dir })!;
       let kernel: object | null = null;
-      broken.request(
-        (name) => fusedCpp(encodeFused(unarySpec('neg', 'float32', [64]))!, name)!,
-        (k) => {
-          kernel = k;
-        },
-      );
+      broken.request(fusedCpp(encodeFused(unarySpec('neg', 'float32', [64]))!)!, (k) => {
+        kernel = k;
+      });
       broken.poll();
       await new Promise((resolve) => setImmediate(resolve));
       expect(kernel).toBeNull();
@@ -348,12 +338,9 @@ describe.skipIf(!compiler)('the kernel compiler', () => {
       expect(bg.sync).toBe(false);
       const program = encodeFused(binarySpec('maximum', 'bfloat16', [[40, 64], [64], [40, 64]]))!;
       let kernel: object | null = null;
-      bg.request(
-        (name) => fusedCpp(program, name)!,
-        (k) => {
-          kernel = k;
-        },
-      );
+      bg.request(fusedCpp(program)!, (k) => {
+        kernel = k;
+      });
       bg.poll(true);
       expect(kernel, 'not before the compiler is done').toBeNull();
       for (let t = 0; t < 600 && !kernel; t++) {

@@ -67,11 +67,10 @@ export class CpuBackend implements Backend, FusedCompiler {
   readonly alloc = (dtype: DType, n: number): Storage => this.recycle(dtype, n);
 
   constructor() {
-    const fused = loadNative()?.fused;
-    this.nativeFused = fused ? fused.bind(loadNative()) : null;
-    const generated = loadNative()?.fusedGenerated;
-    this.codegen = generated
-      ? { run: generated.bind(loadNative()), compiler: () => this.kernelCompiler() }
+    const native = loadNative();
+    this.nativeFused = native?.fused ? native.fused.bind(native) : null;
+    this.codegen = native?.fusedGenerated
+      ? { run: native.fusedGenerated.bind(native), compiler: () => this.kernelCompiler() }
       : null;
     const g = gemmInfo();
     this.device = `${cpus()[0]?.model.trim() ?? 'CPU'} (${g.impl} GEMM, ${g.isa}, ${g.threads} threads)`;

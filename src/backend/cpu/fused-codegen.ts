@@ -21,6 +21,9 @@ const KIND = { input: 0, unary: 1, binary: 2, where: 3, cast: 4 } as const;
 const MODE = { flat: 0, scalar: 1, strided: 2, row: 3 } as const;
 const STORAGE = ['float', 'uint16_t', 'uint16_t', 'uint8_t'];
 
+/** The function's name in fusedCpp's source, for the kernel compiler to replace by its own. */
+export const KERNEL_NAME = '__keel_kernel__';
+
 /** The interpreter's block (native/fused.cc): its tasks, which a reduction's kernel runs, are blocks. */
 const BLOCK = 1024;
 
@@ -48,12 +51,12 @@ function accumulate(op: string, a: string, v: string): string {
 }
 
 /**
- * The source of `extern "C" void name(const void* const* in, void* const* out, int64_t lo, int64_t
+ * The source of `extern "C" void KERNEL_NAME(const void* const* in, void* const* out, int64_t lo, int64_t
  * hi, double* acc)` computing elements [lo, hi) of `program` (whole runs along the innermost dim
  * when it has broadcast inputs or a reduction; see native/fused.h), or null when the program is one
  * the generator leaves to the interpreter.
  */
-export function fusedCpp(program: Int32Array, name: string): string | null {
+export function fusedCpp(program: Int32Array): string | null {
   const [, nInputs, nExprs, nStores, nDims, reduceOp, reduceExpr, , r, inner] = program;
   const dims = Array.from(program.subarray(HEADER, HEADER + nDims));
   const rowLen = dims[nDims - 1];
@@ -78,7 +81,6 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
   if (strided.length > 0 && rowLen < 8) return null;
   const hasRows = reducing || strided.length > 0 || inputs.some((i) => i.mode === MODE.row);
   const outer = dims.slice(0, -1);
-  const codes: number[] = [];
   const before: string[] = [];
   const body: string[] = [];
   inputs.forEach((inp, k) => {
@@ -90,7 +92,6 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
   const value: string[] = [];
   for (let e = 0; e < nExprs; e++) {
     const [kind, op, a, b, c, code] = program.subarray(exprAt + 6 * e, exprAt + 6 * e + 6);
-    codes.push(code);
     const v = `v${e}`;
     let rhs: string;
     switch (kind) {
@@ -117,7 +118,7 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
         break;
       default: {
         // cast: to bool changes the value; every other cast relabels it (no float16 here)
-        if (code === BOOL && codes[a] !== BOOL) rhs = `to_bool_value(${value[a]})`;
+        if (code === BOOL && exprCodes[a] !== BOOL) rhs = `to_bool_value(${value[a]})`;
         else {
           value.push(value[a]);
           continue;
@@ -133,9 +134,9 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
   for (let k = 0; k < nStores; k++) {
     const e = program[storeAt + k];
     before.push(
-      `  ${STORAGE[codes[e]]}* __restrict out${k} = static_cast<${STORAGE[codes[e]]}*>(out[${k}]);`,
+      `  ${STORAGE[exprCodes[e]]}* __restrict out${k} = static_cast<${STORAGE[exprCodes[e]]}*>(out[${k}]);`,
     );
-    body.push(`      out${k}[i] = ${encode(value[e], codes[e])};`);
+    body.push(`      out${k}[i] = ${encode(value[e], exprCodes[e])};`);
   }
   // the reduced values go through a float32 row: GCC 12 does not vectorise a select (relu) in a loop
   // that also adds into doubles, but does each loop alone
@@ -190,7 +191,7 @@ export function fusedCpp(program: Int32Array, name: string): string | null {
     for (const k of strided) before.push(`  const int64_t o${k} = 0;`);
   }
   return [
-    `extern "C" void ${name}(const void* const* in, void* const* out, int64_t lo, int64_t hi, double* acc) {`,
+    `extern "C" void ${KERNEL_NAME}(const void* const* in, void* const* out, int64_t lo, int64_t hi, double* acc) {`,
     ...before,
     ...loop,
     ...body,

@@ -134,9 +134,10 @@ export function compileFusedNative(
   const storeTypes = spec.stores.map((e) => spec.exprs[e].dtype);
   const red = spec.reduce;
   const redSize = red ? size(red.shape) : 0;
-  const source = codegen && fusedCpp(program, 'KERNEL') ? (name: string) => fusedCpp(program, name)! : null;
   let generated: object | null = null;
+  // runs so far; then, once hot: whether the kernel was asked for (false: the generator declined it)
   let runs = 0;
+  let asked = false;
   const run = (inputs: Storage[], reuse: (Storage | null)[]): Storage[] => {
     const outs = storeTypes.map((d, k) => reuse[k] ?? alloc(d, n));
     if (red) outs.push(alloc(red.dtype, redSize));
@@ -145,15 +146,16 @@ export function compileFusedNative(
       return outs;
     }
     fused(program, inputs, outs);
-    if (source && ++runs >= HOT_RUNS) {
-      const compiler = codegen!.compiler();
-      if (!compiler) return outs;
-      if (runs === HOT_RUNS)
-        compiler.request(source, (k) => {
+    if (!codegen || ++runs < HOT_RUNS) return outs;
+    if (runs === HOT_RUNS) {
+      const compiler = codegen.compiler();
+      const source = compiler && fusedCpp(program);
+      asked = !!source;
+      if (source)
+        compiler!.request(source, (k) => {
           generated = k;
         });
-      else compiler.poll();
-    }
+    } else if (asked) codegen.compiler()!.poll();
     return outs;
   };
   return { run, program };

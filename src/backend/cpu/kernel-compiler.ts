@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
-import { CPP_PRELUDE } from './fused-codegen.js';
+import { CPP_PRELUDE, KERNEL_NAME } from './fused-codegen.js';
 import { type NativeKernels, packageRoot } from './native.js';
 
 type Loader = Required<Pick<NativeKernels, 'codegenLoad'>>;
@@ -40,7 +40,6 @@ export class KernelCompiler {
   private readonly pending: Wanted[] = [];
   private running: Batch | null = null;
   private lastPoll = 0;
-  private readonly libs = new Map<string, Map<string, object>>();
   /** kernels loaded in this process, by name */
   private readonly kernels = new Map<string, object>();
   private warned = false;
@@ -98,18 +97,18 @@ export class KernelCompiler {
   }
 
   /**
-   * Asks for a kernel: `source(name)` must define `extern "C"` function `name`; `ready` gets it at
-   * once when it is in the cache, else once compiled: the kernels asked for until the next poll
-   * (a step's hot kernels) are compiled together. False when it came from the cache.
+   * Asks for a kernel: `source` (fusedCpp's) defines `extern "C"` function KERNEL_NAME; `ready` gets
+   * it at once when it is in the cache, else once compiled: the kernels asked for until the next
+   * poll (a step's hot kernels) are compiled together. False when it came from the cache.
    */
-  request(source: (name: string) => string, ready: (kernel: object) => void): boolean {
-    const name = `k_${sha(this.salt + source('KERNEL'))}`;
+  request(source: string, ready: (kernel: object) => void): boolean {
+    const name = `k_${sha(this.salt + source)}`;
     const known = this.kernels.get(name);
     if (known) {
       ready(known);
       return false;
     }
-    const text = source(name);
+    const text = source.replace(KERNEL_NAME, name);
     const ref = join(this.dir, `${name}.ref`);
     if (existsSync(ref)) {
       const kernel = this.load(join(this.dir, readFileSync(ref, 'utf8').trim()), [name])?.[0];
@@ -127,8 +126,9 @@ export class KernelCompiler {
    * Cheap: call it often.
    */
   poll(force = false): void {
+    if (!this.running && this.pending.length === 0) return;
     if (this.sync) {
-      if (this.pending.length > 0) this.compileNow();
+      this.compileNow();
       return;
     }
     const now = Date.now();
@@ -244,18 +244,13 @@ export class KernelCompiler {
     }
   }
 
+  /** The kernels `names` of library `lib` (opening a library twice is the loader's no-op). */
   private load(lib: string, names: readonly string[]): object[] | null {
-    let symbols = this.libs.get(lib);
-    if (!symbols) {
-      symbols = new Map();
-      this.libs.set(lib, symbols);
-    }
-    const missing = names.filter((n) => !symbols.has(n));
+    const missing = names.filter((n) => !this.kernels.has(n));
     if (missing.length > 0) {
       try {
         const kernels = this.native.codegenLoad(lib, missing);
         missing.forEach((n, i) => {
-          symbols.set(n, kernels[i]);
           this.kernels.set(n, kernels[i]);
         });
       } catch {
@@ -263,6 +258,6 @@ export class KernelCompiler {
       }
     }
     this.stats.loaded += names.length;
-    return names.map((n) => symbols.get(n)!);
+    return names.map((n) => this.kernels.get(n)!);
   }
 }
